@@ -1,0 +1,53 @@
+# Payment Flow — developer entry points. `make run` serves, `make test` tests.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test lint format migrations-check venv clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+# A local .env with a fresh secret, written once; plain http on localhost, so the
+# HTTPS redirect and secure-only cookies of production are off here.
+.env:
+	@printf '%s\n' \
+	  "# Written by 'make run' for local use only; never commit it." \
+	  "DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	  "DJANGO_SECURE_SSL_REDIRECT=false" \
+	  "DJANGO_SECURE_COOKIES=false" > .env
+	@echo "Wrote .env with a new DJANGO_SECRET_KEY"
+
+run: venv .env
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	@echo ""
+	@echo "  API          http://127.0.0.1:$(PORT)/api/v1/"
+	@echo "  API docs     http://127.0.0.1:$(PORT)/api/v1/docs"
+	@echo "  Admin        http://127.0.0.1:$(PORT)/admin/   (create an operator: $(BIN)/python manage.py createsuperuser)"
+	@echo ""
+	$(BIN)/gunicorn paymentflow.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
+
+test: venv
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrations-check: venv
+	DJANGO_SECRET_KEY=makemigrations-check $(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) staticfiles

@@ -1,0 +1,71 @@
+"""Users: email login, a role (USER buys, MERCHANT also sells), UUID ids."""
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Role(models.TextChoices):
+    USER = "USER", "User"
+    MERCHANT = "MERCHANT", "Merchant"
+
+
+def normalize_email(email: str) -> str:
+    """Return the stored form of an email: trimmed and lower-cased, so lookups are case-insensitive."""
+    return email.strip().lower()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        if not email:
+            raise ValueError("An email is required.")
+        user = self.model(email=normalize_email(email), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        # Operators keep the USER role: their powers come from is_staff/is_superuser,
+        # which only `createsuperuser` (never the API) can set.
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+    def get_by_natural_key(self, email: str) -> "User":
+        return self.get(email=normalize_email(email))
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True, max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="Can log in to the operators' back office (/admin/).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Emails are stored lower-case, so the unique index is case-insensitive too.
+            models.CheckConstraint(condition=models.Q(email=Lower("email")), name="user_email_lowercase"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_merchant(self) -> bool:
+        return self.role == Role.MERCHANT

@@ -1,0 +1,101 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from accounts import services
+from accounts.serializers import (
+    AuthResponseSerializer,
+    LoginSerializer,
+    RefreshTokenSerializer,
+    RegisterSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+)
+from paymentflow.throttles import AuthRateThrottle
+
+
+def _auth_response(user, *, status_code: int) -> Response:
+    tokens = services.token_pair_for(user=user)
+    body = {"user": UserSerializer(user).data, "access_token": tokens.access, "refresh_token": tokens.refresh}
+    return Response(body, status=status_code)
+
+
+class AuthViewSet(viewsets.ViewSet):
+    """Register, log in, rotate and revoke tokens, read the current user."""
+
+    permission_classes = [AllowAny]
+    # Domain errors an action can answer with, for the OpenAPI document (set per action).
+    problem_statuses: tuple[int, ...] = ()
+
+    def get_permissions(self):
+        if self.action == "me":
+            return [IsAuthenticated()]
+        return super().get_permissions()
+
+    def get_throttles(self):
+        if self.action in ("register", "login"):
+            return [AuthRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        operation_id="auth_register",
+        request=RegisterSerializer,
+        responses={201: AuthResponseSerializer},
+        auth=[],
+        description="Create a USER or MERCHANT account and its wallet; returns a token pair.",
+    )
+    @action(detail=False, methods=["post"], problem_statuses=(409,))
+    def register(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_register(**serializer.validated_data)
+        return _auth_response(user, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="auth_login",
+        request=LoginSerializer,
+        responses={200: AuthResponseSerializer},
+        auth=[],
+        description="Exchange email and password for a token pair. Unknown email and wrong password answer alike.",
+    )
+    @action(detail=False, methods=["post"])
+    def login(self, request):
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_authenticate(**serializer.validated_data)
+        return _auth_response(user, status_code=status.HTTP_200_OK)
+
+    @extend_schema(
+        operation_id="auth_refresh",
+        request=RefreshTokenSerializer,
+        responses={200: TokenPairSerializer},
+        auth=[],
+        description="Rotate a refresh token: the one sent is blacklisted, a new pair is returned.",
+    )
+    @action(detail=False, methods=["post"])
+    def refresh(self, request):
+        serializer = RefreshTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tokens = services.auth_refresh(refresh_token=serializer.validated_data["refresh_token"])
+        return Response({"access_token": tokens.access, "refresh_token": tokens.refresh})
+
+    @extend_schema(
+        operation_id="auth_logout",
+        request=RefreshTokenSerializer,
+        responses={204: None},
+        auth=[],
+        description="Blacklist a refresh token. Access tokens expire on their own (15 minutes).",
+    )
+    @action(detail=False, methods=["post"])
+    def logout(self, request):
+        serializer = RefreshTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.auth_logout(refresh_token=serializer.validated_data["refresh_token"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(operation_id="auth_me", responses={200: UserSerializer})
+    @action(detail=False, methods=["get"])
+    def me(self, request):
+        return Response(UserSerializer(request.user).data)

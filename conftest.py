@@ -1,0 +1,42 @@
+"""Shared fixtures: users of each role and API clients holding their real JWTs."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.services import token_pair_for
+from accounts.tests.factories import MerchantFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Each test starts with an empty cache (the test database is fresh too).
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def merchant(db):
+    return MerchantFactory()
+
+
+@pytest.fixture
+def auth_client():
+    """Return a factory: `auth_client(user)` is an APIClient sending that user's access token."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user=user).access}")
+        return client
+
+    return make

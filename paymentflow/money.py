@@ -1,0 +1,69 @@
+"""Money helpers: Decimal only, two places, half-up rounding in one place.
+
+A float anywhere in a money path is a bug: JSON numbers are parsed as Decimal
+(`paymentflow.parsers`), model fields are `MoneyField`, and the API renders
+amounts as strings with exactly two places.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import models
+from rest_framework import serializers
+
+CENT = Decimal("0.01")
+MAX_DIGITS = 14
+DECIMAL_PLACES = 2
+
+
+def quantize(amount: Decimal) -> Decimal:
+    """Round an amount to the cent, half-up (the one rounding rule of the ledger)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
+    """Return `percent`% of `amount`, rounded half-up to the cent."""
+    return quantize(amount * percent / Decimal(100))
+
+
+def to_minor_units(amount: Decimal) -> int:
+    """Return an amount in cents, as card gateways expect it."""
+    return int(quantize(amount) * 100)
+
+
+class MoneyField(models.DecimalField):
+    """A model field for an amount of money: 14 digits, 2 decimal places."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", MAX_DIGITS)
+        kwargs.setdefault("decimal_places", DECIMAL_PLACES)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DecimalField", args, kwargs
+
+
+class MoneyAmountField(serializers.DecimalField):
+    """A serializer field for money: accepts a JSON number or string, renders "100.50".
+
+    Input must be positive with at most two decimal places (`10.50` and
+    `"10.5"` are fine, `1.005` is not); trailing zeros do not count as places.
+    """
+
+    def __init__(self, *, positive: bool = True, **kwargs):
+        kwargs.setdefault("max_digits", MAX_DIGITS)
+        kwargs.setdefault("decimal_places", DECIMAL_PLACES)
+        if positive:
+            kwargs.setdefault("min_value", CENT)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, (bool, float)):
+            # bool is an int subclass; a float can only come from a non-API caller.
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        if value.as_tuple().exponent < 0:
+            value = value.normalize()
+        return super().validate_precision(value)

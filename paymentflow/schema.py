@@ -1,0 +1,75 @@
+"""OpenAPI generation: every operation documents its problem+json error responses."""
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework import serializers
+
+from paymentflow.errors import PROBLEM_CONTENT_TYPE
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input (`validation_error` or a domain rule such as `amount_above_maximum`).",
+    401: "Missing, invalid or expired credentials (`not_authenticated`, `invalid_token`, `invalid_credentials`).",
+    403: "Authenticated but not allowed (`permission_denied`).",
+    404: "No such object, or not yours (`not_found`).",
+    409: "Conflicts with the current state (`insufficient_funds`, `out_of_stock`, `idempotency_key_in_use` …).",
+    413: "Request body too large (`request_too_large`).",
+    422: "Idempotency-Key reused with a different request (`idempotency_key_reused`).",
+    429: "Rate limit hit (`throttled`); see `Retry-After`.",
+    500: "Unexpected error (`server_error`); no details are disclosed.",
+    502: "The payment gateway failed (`gateway_error`).",
+    503: "A dependency is unavailable (`gateway_unavailable`, `service_unavailable`).",
+}
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, with the stable `code` clients switch on."""
+
+    type = serializers.CharField(default="about:blank")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Field → messages; present on validation errors only.",
+    )
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Add the problem+json responses an operation can produce to its documentation.
+
+    A view lists the domain errors it raises in `problem_statuses`; the
+    generic ones (400 on input, 401 where a token is read, 404 on object paths,
+    429 when throttled, 500 always) are derived here.
+    """
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status_code in sorted(self._problem_statuses()):
+            key = str(status_code)
+            if key in responses:
+                continue
+            responses[key] = {
+                "description": ERROR_DESCRIPTIONS[status_code],
+                "content": {
+                    PROBLEM_CONTENT_TYPE: {"schema": self.resolve_serializer(ProblemSerializer, "response").ref}
+                },
+            }
+        return responses
+
+    def _problem_statuses(self) -> set[int]:
+        statuses = {500}
+        statuses.update(getattr(self.view, "problem_statuses", ()))
+        if self.method in ("POST", "PUT", "PATCH") or self._get_filter_parameters() or self._is_list_view():
+            statuses.add(400)
+        if self.method in ("POST", "PUT", "PATCH"):
+            statuses.add(413)
+        # Public views still answer 401 to a bad bearer token, so any view that
+        # authenticates at all can produce one.
+        if self.view.authentication_classes:
+            statuses.add(401)
+        if "{" in self.path or self._is_list_view():
+            statuses.add(404)
+        if self.view.get_throttles():
+            statuses.add(429)
+        return statuses

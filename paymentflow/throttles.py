@@ -1,0 +1,12 @@
+"""Rate limits. Login and register are limited per client IP (`AUTH_THROTTLE_RATE`)."""
+
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class AuthRateThrottle(SimpleRateThrottle):
+    """Limit credential endpoints per client IP, shared by login and register."""
+
+    scope = "auth"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -1,0 +1,23 @@
+"""Error pages for requests that never reach a DRF view (DEBUG off)."""
+
+from django.conf import settings
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as html_server_error
+
+from paymentflow.errors import problem_response
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith(f"/{settings.API_PREFIX}/")
+
+
+def not_found(request, exception=None):
+    if _is_api(request):
+        return problem_response(status_code=404, code="not_found", detail="Not found.")
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return problem_response(status_code=500, code="server_error", detail="An unexpected error occurred.")
+    return html_server_error(request)
