@@ -11,10 +11,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import connections
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 logger = logging.getLogger("paymentflow.errors")
 
@@ -119,6 +119,18 @@ def _detail_text(detail: Any) -> str:
     if isinstance(detail, dict):
         return str(detail.get("detail", "The request was rejected."))
     return str(detail)
+
+
+def set_rollback() -> None:
+    """Mark any open atomic block for rollback, so a failed request writes nothing.
+
+    Unlike DRF's helper this does not depend on ATOMIC_REQUESTS: services own
+    their transactions, and an outer block (the idempotency wrapper) must not
+    commit the half of a request that failed.
+    """
+    for connection in connections.all(initialized_only=True):
+        if connection.in_atomic_block:
+            connection.set_rollback(True)
 
 
 def exception_handler(exc: Exception, context: dict) -> Response:
