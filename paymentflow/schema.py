@@ -38,7 +38,9 @@ class ProblemSerializer(serializers.Serializer):
 class AutoSchema(SpectacularAutoSchema):
     """Add the problem+json responses an operation can produce to its documentation.
 
-    A view lists the domain errors it raises in `problem_statuses`; the
+    A view lists the domain errors it raises in `problem_statuses`: a tuple for
+    the whole view (or per @action, as an action kwarg), or a dict keyed by
+    action name for the standard viewset actions. The
     generic ones (400 on input, 401 where a token is read, 404 on object paths,
     429 when throttled, 500 always) are derived here.
     """
@@ -59,7 +61,10 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _problem_statuses(self) -> set[int]:
         statuses = {500}
-        statuses.update(getattr(self.view, "problem_statuses", ()))
+        declared = getattr(self.view, "problem_statuses", ())
+        if isinstance(declared, dict):
+            declared = declared.get(getattr(self.view, "action", None), ())
+        statuses.update(declared)
         if self.method in ("POST", "PUT", "PATCH") or self._get_filter_parameters() or self._is_list_view():
             statuses.add(400)
         if self.method in ("POST", "PUT", "PATCH"):
