@@ -70,8 +70,10 @@ def _refresh_token_from(raw: str) -> RefreshToken:
 def _revoke(token: RefreshToken) -> OutstandingToken:
     """Blacklist `token` exactly once, or raise if it is unknown or already revoked."""
     # Locking the outstanding row serialises two requests presenting the same
-    # refresh token: only the first may rotate or revoke it.
-    outstanding = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).first()
+    # refresh token: only the first may rotate or revoke it. The explicit
+    # order_by replaces the model's default ordering on its nullable `user` FK,
+    # whose LEFT JOIN PostgreSQL refuses to lock (jti is unique anyway).
+    outstanding = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).order_by("pk").first()
     if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
         raise InvalidToken()
     BlacklistedToken.objects.create(token=outstanding)
