@@ -40,3 +40,11 @@ def auth_client():
         return client
 
     return make
+
+
+@pytest.fixture
+def product(merchant):
+    """An active product of the `merchant` fixture: 10 units at 10.00."""
+    from catalog.tests.factories import ProductFactory
+
+    return ProductFactory(merchant=merchant)

@@ -1,0 +1,75 @@
+"""Products: what merchants sell. Rows are soft-deleted, never removed, because orders point at them."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
+
+from paymentflow.money import MoneyField
+
+NAME_MAX_LENGTH = 200
+DESCRIPTION_MAX_LENGTH = 5000
+
+# The public list shows only these rows; its indexes are partial on the same condition.
+PUBLIC = models.Q(is_active=True, deleted_at__isnull=True)
+
+
+class Product(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # PROTECT: a merchant with products (and so, possibly, sales) is never cascaded away.
+    # The composite index below leads with merchant, so the FK needs none of its own.
+    merchant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="products", db_index=False
+    )
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
+    description = models.TextField(blank=True, default="", max_length=DESCRIPTION_MAX_LENGTH)
+    price = MoneyField()
+    available_units = models.PositiveIntegerField()
+    # Initial units plus every restock minus every reduction made by the merchant.
+    # Orders never touch it, so `units_supplied - available_units` is the number of
+    # units held by live orders: the reconciliation check compares the two.
+    units_supplied = models.PositiveIntegerField(
+        help_text="Units the merchant has put on sale in total; minus available units = units held by orders."
+    )
+    is_active = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gt=0), name="product_price_positive"),
+            models.CheckConstraint(condition=models.Q(available_units__gte=0), name="product_available_units_gte_0"),
+            # Units held by orders (supplied - available) can never be negative.
+            models.CheckConstraint(
+                condition=models.Q(units_supplied__gte=models.F("available_units")),
+                name="product_units_supplied_gte_available",
+            ),
+            models.CheckConstraint(condition=~models.Q(name=""), name="product_name_not_empty"),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("description"), DESCRIPTION_MAX_LENGTH),
+                name="product_description_max_length",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], condition=PUBLIC, name="product_public_newest_idx"),
+            models.Index(fields=["price", "-created_at"], condition=PUBLIC, name="product_public_price_idx"),
+            models.Index(fields=["merchant", "-created_at"], name="product_merchant_newest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # A new product has supplied exactly the units it starts with; callers that
+        # create rows directly (factories, shells) need not know about the counter.
+        if self._state.adding and self.units_supplied is None:
+            self.units_supplied = self.available_units
+        super().save(*args, **kwargs)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None

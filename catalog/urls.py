@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from catalog.views import ProductViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("products", ProductViewSet, basename="product")
+
+urlpatterns = router.urls

@@ -1,0 +1,115 @@
+"""The public product cache: version-stamped keys, invalidated after commit.
+
+Cached values are rendered response data (serializer output), never model
+instances. Each key embeds a version stamp read *before* the database query:
+
+- a detail page under the product's own stamp (`catalog:product:<id>:version`),
+- a list page under the catalog-wide stamp (`catalog:list:version`), since any
+  product change can move it in or out of any filtered, ordered page.
+
+Invalidation replaces the stamps with fresh random ones after the writing
+transaction commits. A reader that queried the database before the commit
+still holds the old stamp, so whatever it writes lands under a key nobody will
+read again (and expires with the TTL) instead of re-caching stale data.
+
+Stamps are random tokens rather than counters: a replacement needs no existing
+key (no `incr` on a missing key), and a stamp lost to eviction or a flush is
+re-created with a value no old key can carry.
+
+Redis is an optimisation only. The cache is configured to swallow connection
+errors (IGNORE_EXCEPTIONS), so a dead server reads as a miss; when no stamp can
+be read or created the request is simply served from the database.
+"""
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+LIST_VERSION_KEY = "catalog:list:version"
+
+
+def product_version_key(product_id: uuid.UUID | str) -> str:
+    # Normalised so "ABC…" in a URL and the stored id share one key.
+    return f"catalog:product:{uuid.UUID(str(product_id))}:version"
+
+
+def _new_stamp() -> str:
+    return secrets.token_hex(8)
+
+
+def version_read(key: str) -> str | None:
+    """Return the current stamp under `key`, creating one if missing; None if the cache is unusable."""
+    stamp = cache.get(key)
+    if stamp is not None:
+        return stamp
+    candidate = _new_stamp()
+    # `add` is atomic (SET NX): of two readers creating the stamp, both end up with the winner's.
+    added = cache.add(key, candidate, timeout=None)
+    if added:
+        return candidate
+    if added is None:
+        # django-redis returns None from a write it failed and was told to ignore.
+        return None
+    return cache.get(key)
+
+
+def _versioned_get_or_build(*, version_key: str, data_key: Callable[[str], str], build: Callable[[], Any]) -> Any:
+    stamp = version_read(version_key)
+    if stamp is None:
+        return build()
+    key = data_key(stamp)
+    data = cache.get(key)
+    if data is not None:
+        return data
+    data = build()
+    cache.set(key, data, timeout=settings.PRODUCT_CACHE_TTL)
+    return data
+
+
+def product_detail_cached(*, product_id: uuid.UUID, build: Callable[[], dict]) -> dict:
+    """Return the public detail data of a product from the cache, or `build()` it and cache it.
+
+    `build` raises for a missing product; nothing is cached then.
+    """
+    product_id = uuid.UUID(str(product_id))
+    return _versioned_get_or_build(
+        version_key=product_version_key(product_id),
+        data_key=lambda stamp: f"catalog:product:{product_id}:{stamp}",
+        build=build,
+    )
+
+
+def product_list_page_cached(*, params: Mapping[str, Any], build: Callable[[], dict]) -> dict:
+    """Return one public list page (`{"count", "results"}`) for the validated `params`, cached.
+
+    `params` must identify the page completely (filters, ordering, page number and size).
+    """
+    canonical = json.dumps(params, sort_keys=True, default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return _versioned_get_or_build(
+        version_key=LIST_VERSION_KEY,
+        data_key=lambda stamp: f"catalog:list:{stamp}:{digest}",
+        build=build,
+    )
+
+
+def product_cache_invalidate(*, product_id: uuid.UUID) -> None:
+    """Retire the cached detail of one product and every cached list page, now.
+
+    Call it only after the change is committed (see `product_cache_invalidate_on_commit`).
+    """
+    # One pipelined round trip. If Redis is down the write is dropped (django-redis logs
+    # it) and entries under the old stamps stay readable until their TTL runs out.
+    cache.set_many({product_version_key(product_id): _new_stamp(), LIST_VERSION_KEY: _new_stamp()}, timeout=None)
+
+
+def product_cache_invalidate_on_commit(*, product_id: uuid.UUID) -> None:
+    """Invalidate a product's cache entries once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: product_cache_invalidate(product_id=product_id))

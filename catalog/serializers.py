@@ -1,0 +1,70 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from catalog.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, Product
+from catalog.selectors import DEFAULT_ORDERING, ORDERINGS
+from paymentflow.money import MoneyAmountField
+
+# Units live in a 32-bit integer column: a larger value must fail validation, not the INSERT.
+MAX_UNITS = 2_147_483_647
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    price = MoneyAmountField(read_only=True)
+    merchant_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "name",
+            "description",
+            "price",
+            "available_units",
+            "is_active",
+            "merchant_id",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ProductInputSerializer(serializers.Serializer):
+    """Body of POST /products (and, with `partial=True`, of PATCH /products/{id}).
+
+    Only these keys are read; `merchantId`, `id`, `createdAt` and the like are ignored.
+    """
+
+    name = serializers.CharField(min_length=1, max_length=NAME_MAX_LENGTH)
+    description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, default="")
+    price = MoneyAmountField()
+    available_units = serializers.IntegerField(min_value=0, max_value=MAX_UNITS)
+    is_active = serializers.BooleanField(default=True)
+
+
+class ProductFilterSerializer(serializers.Serializer):
+    """Query parameters of GET /products. A bad value is a 400 naming the parameter."""
+
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=NAME_MAX_LENGTH, help_text="Case-insensitive, name or description."
+    )
+    min_price = MoneyAmountField(
+        positive=False, min_value=Decimal(0), required=False, help_text="Only products priced at least this."
+    )
+    max_price = MoneyAmountField(
+        positive=False, min_value=Decimal(0), required=False, help_text="Only products priced at most this."
+    )
+    merchant_id = serializers.UUIDField(required=False, help_text="Only this merchant's products.")
+    in_stock = serializers.BooleanField(
+        required=False, help_text="true: at least one unit available; false: sold out. Omit for both."
+    )
+    ordering = serializers.ChoiceField(
+        choices=list(ORDERINGS), required=False, default=DEFAULT_ORDERING, help_text="Default: newest first."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        min_price, max_price = attrs.get("min_price"), attrs.get("max_price")
+        if min_price is not None and max_price is not None and min_price > max_price:
+            raise serializers.ValidationError({"max_price": ["Must not be less than minPrice."]})
+        return attrs

@@ -1,0 +1,168 @@
+"""Product writes: merchants' CRUD, the operators' restore, and the stock helpers orders use.
+
+Every change schedules cache invalidation for after its commit
+(`catalog.cache.product_cache_invalidate_on_commit`), so a reader can never
+re-cache the state from before it.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from catalog.cache import product_cache_invalidate_on_commit
+from catalog.exceptions import NotMerchant, NotProductOwner, OutOfStock, ProductNotFound, ProductUnavailable
+from catalog.models import Product
+from catalog.selectors import product_get_for_update
+
+# The fields a merchant may change (API.md, PATCH /products/{id}); anything else is never applied.
+UPDATABLE_FIELDS = frozenset({"name", "description", "price", "available_units", "is_active"})
+
+
+def product_create(
+    *,
+    merchant: User,
+    name: str,
+    description: str = "",
+    price: Decimal,
+    available_units: int,
+    is_active: bool = True,
+) -> Product:
+    """Put a new product on sale for `merchant` (a MERCHANT account)."""
+    if not merchant.is_merchant:
+        raise NotMerchant()
+    with transaction.atomic():
+        product = Product.objects.create(
+            merchant=merchant,
+            name=name,
+            description=description,
+            price=price,
+            available_units=available_units,
+            units_supplied=available_units,
+            is_active=is_active,
+        )
+        product_cache_invalidate_on_commit(product_id=product.id)
+    return product
+
+
+def _owned_for_update(*, product_id: uuid.UUID | str, merchant: User) -> Product:
+    # Missing or deleted is a 404 for everyone; only then does ownership decide (403).
+    product = product_get_for_update(product_id=product_id)
+    if product.merchant_id != merchant.id:
+        raise NotProductOwner()
+    return product
+
+
+def product_update(*, product_id: uuid.UUID | str, merchant: User, **fields) -> Product:
+    """Change some of `UPDATABLE_FIELDS` of a product owned by `merchant`.
+
+    A change of `available_units` is a restock or a reduction by the merchant:
+    `units_supplied` moves by the same delta. The row is locked first, so units
+    taken by orders meanwhile wait and are never counted into that delta.
+    """
+    unknown = set(fields) - UPDATABLE_FIELDS
+    if unknown:
+        raise TypeError(f"product_update() cannot change {sorted(unknown)}")
+    with transaction.atomic():
+        product = _owned_for_update(product_id=product_id, merchant=merchant)
+        if not fields:
+            return product
+        update_fields = [*fields, "updated_at"]
+        if "available_units" in fields:
+            product.units_supplied += fields["available_units"] - product.available_units
+            update_fields.append("units_supplied")
+        for field, value in fields.items():
+            setattr(product, field, value)
+        product.save(update_fields=update_fields)
+        product_cache_invalidate_on_commit(product_id=product.id)
+    return product
+
+
+def product_delete(*, product_id: uuid.UUID | str, merchant: User) -> None:
+    """Soft-delete a product owned by `merchant`: it leaves the catalogue, the row stays for orders."""
+    with transaction.atomic():
+        product = _owned_for_update(product_id=product_id, merchant=merchant)
+        product.deleted_at = timezone.now()
+        product.save(update_fields=["deleted_at", "updated_at"])
+        product_cache_invalidate_on_commit(product_id=product.id)
+
+
+def product_restore(*, product_id: uuid.UUID | str) -> Product:
+    """Undo a soft delete (operators only: the admin's "restore" action)."""
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(id=product_id).first()
+        if product is None:
+            raise ProductNotFound()
+        if product.deleted_at is not None:
+            product.deleted_at = None
+            product.save(update_fields=["deleted_at", "updated_at"])
+            product_cache_invalidate_on_commit(product_id=product.id)
+    return product
+
+
+def _require_transaction(function: str) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"{function}() must run inside the caller's transaction.atomic() block.")
+
+
+def _take_units_sql() -> str:
+    meta = Product._meta
+    columns = ", ".join(f'"{field.column}"' for field in meta.concrete_fields)
+    # Column and table names come from the model, never from input.
+    return (
+        f'UPDATE "{meta.db_table}" '  # noqa: S608
+        'SET "available_units" = "available_units" - %s, "updated_at" = %s '
+        'WHERE "id" = %s AND "available_units" >= %s AND "is_active" AND "deleted_at" IS NULL '
+        f"RETURNING {columns}"
+    )
+
+
+_TAKE_UNITS_SQL = _take_units_sql()
+
+
+def product_take_units(*, product_id: uuid.UUID | str, quantity: int) -> Product:
+    """Take `quantity` units from stock for an order; return the product as locked and updated.
+
+    One conditional UPDATE … RETURNING: stock can never go below zero, and the
+    row stays locked until the caller's transaction ends, so the price and name
+    returned are the ones the order is written with. Raises `ProductNotFound`
+    (missing or deleted), `ProductUnavailable` (inactive) or `OutOfStock`.
+    """
+    _require_transaction("product_take_units")
+    if quantity < 1:
+        raise ValueError("quantity must be a positive number of units")
+    connection = transaction.get_connection()
+    pk = Product._meta.pk.get_db_prep_value(product_id, connection)
+    now = Product._meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
+    updated = list(Product.objects.raw(_TAKE_UNITS_SQL, [quantity, now, pk, quantity]))
+    if updated:
+        product_cache_invalidate_on_commit(product_id=updated[0].id)
+        return updated[0]
+
+    state = Product.objects.filter(id=product_id).values_list("is_active", "deleted_at", "available_units").first()
+    if state is None or state[1] is not None:
+        raise ProductNotFound()
+    is_active, _deleted_at, available_units = state
+    if not is_active:
+        raise ProductUnavailable()
+    raise OutOfStock(f"Only {available_units} units available, {quantity} requested.")
+
+
+def product_release_units(*, product_id: uuid.UUID | str, quantity: int) -> None:
+    """Give `quantity` units back to stock (refund, failed or expired payment).
+
+    Works on inactive and deleted products too: the units were taken while the
+    product was on sale and simply return to it.
+    """
+    if quantity < 1:
+        raise ValueError("quantity must be a positive number of units")
+    with transaction.atomic():
+        updated = Product.objects.filter(id=product_id).update(
+            available_units=F("available_units") + quantity, updated_at=timezone.now()
+        )
+        if not updated:
+            raise ProductNotFound()
+        product_cache_invalidate_on_commit(product_id=product_id)

@@ -1,0 +1,137 @@
+import uuid
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from catalog import selectors, services
+from catalog.cache import product_detail_cached, product_list_page_cached
+from catalog.models import Product
+from catalog.pagination import CachedPageLimitPagination
+from catalog.permissions import IsMerchant
+from catalog.serializers import ProductFilterSerializer, ProductInputSerializer, ProductSerializer
+
+# `{id}` only matches a UUID, so `/products/merchant/my-products` can never be taken
+# for a product id and `/products/not-a-uuid` is a plain 404.
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+# Domain errors per action, for the OpenAPI document (400/401/404 are derived).
+PROBLEM_STATUSES = {
+    "create": (403,),
+    "partial_update": (403,),
+    "destroy": (403,),
+    "my_products": (403,),
+}
+
+
+def _serialize_many(products: list[Product]) -> list:
+    return ProductSerializer(products, many=True).data
+
+
+class ProductViewSet(viewsets.GenericViewSet):
+    """Merchants' products: public catalogue (cached), owner-only changes, the merchant's own list."""
+
+    # Introspected by the OpenAPI generator (the type of `{id}`); reads go through catalog.selectors.
+    queryset = Product.objects.all()
+    serializer_class = ProductSerializer
+    pagination_class = CachedPageLimitPagination
+    lookup_field = "id"
+    lookup_value_regex = UUID_PATTERN
+
+    @property
+    def problem_statuses(self) -> tuple[int, ...]:
+        return PROBLEM_STATUSES.get(self.action, ())
+
+    def get_permissions(self):
+        if self.action in ("list", "retrieve"):
+            return [AllowAny()]
+        return [IsAuthenticated(), IsMerchant()]
+
+    @extend_schema(
+        operation_id="products_list",
+        parameters=[ProductFilterSerializer],
+        responses={200: ProductSerializer(many=True)},
+        description=(
+            "Active, non-deleted products, newest first unless `ordering` says otherwise. "
+            "Served from a cache (PRODUCT_CACHE_TTL) that every product change invalidates on commit."
+        ),
+    )
+    def list(self, request):
+        filter_serializer = ProductFilterSerializer(data=request.query_params.dict())
+        filter_serializer.is_valid(raise_exception=True)
+        filters = filter_serializer.validated_data
+        queryset = selectors.product_list_public(filters=filters)
+
+        paginator = self.paginator
+        page_number = paginator.cacheable_page_number(request)
+        if page_number is None:
+            return self.get_paginated_response(_serialize_many(self.paginate_queryset(queryset)))
+        page_size = paginator.get_page_size(request)
+        data = product_list_page_cached(
+            params={**filters, "page": page_number, "limit": page_size},
+            build=lambda: paginator.page_data(queryset, request, self, serialize=_serialize_many),
+        )
+        return paginator.response_for(request, data, page_number=page_number, page_size=page_size)
+
+    @extend_schema(
+        operation_id="products_retrieve",
+        responses={200: ProductSerializer},
+        description="An active, non-deleted product (cached like the list).",
+    )
+    def retrieve(self, request, **kwargs):
+        product_id = uuid.UUID(kwargs[self.lookup_field])
+        data = product_detail_cached(
+            product_id=product_id,
+            build=lambda: ProductSerializer(selectors.product_get_public(product_id=product_id)).data,
+        )
+        return Response(data)
+
+    @extend_schema(
+        operation_id="products_create",
+        request=ProductInputSerializer,
+        responses={201: ProductSerializer},
+        description="Put a product on sale (merchants only).",
+    )
+    def create(self, request):
+        serializer = ProductInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_create(merchant=request.user, **serializer.validated_data)
+        return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="products_partial_update",
+        request=ProductInputSerializer(partial=True),
+        responses={200: ProductSerializer},
+        description=(
+            "Change name, description, price, availableUnits or isActive of your own product. "
+            "Other keys (merchantId, id, …) are ignored."
+        ),
+    )
+    def partial_update(self, request, **kwargs):
+        serializer = ProductInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_update(
+            product_id=kwargs[self.lookup_field], merchant=request.user, **serializer.validated_data
+        )
+        return Response(ProductSerializer(product).data)
+
+    @extend_schema(
+        operation_id="products_destroy",
+        responses={204: None},
+        description="Soft-delete your own product: it leaves the catalogue, past orders keep it.",
+    )
+    def destroy(self, request, **kwargs):
+        services.product_delete(product_id=kwargs[self.lookup_field], merchant=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="products_my_products",
+        responses={200: ProductSerializer(many=True)},
+        description="The caller's own products, inactive included, deleted excluded, newest first.",
+    )
+    @action(detail=False, methods=["get"], url_path="merchant/my-products", url_name="my-products")
+    def my_products(self, request):
+        page = self.paginate_queryset(selectors.product_list_for_merchant(merchant=request.user))
+        return self.get_paginated_response(_serialize_many(page))
