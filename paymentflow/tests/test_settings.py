@@ -1,0 +1,143 @@
+"""The settings module under different environments, each loaded in a clean subprocess."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+# A developer's .env (written by `make run`) must not leak into these checks:
+# each subprocess sees only the variables a test passes.
+PRELUDE = "import environ; environ.Env.read_env = lambda *args, **kwargs: None\n"
+
+
+def run(code: str, **variables: str) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": "paymentflow.settings", **variables}
+    return subprocess.run(  # noqa: S603 (our own interpreter and code)
+        [sys.executable, "-c", PRELUDE + code],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+DUMP_SETTINGS = """
+import json
+import django
+from django.conf import settings
+django.setup()
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "engine": db["ENGINE"],
+    "options": db.get("OPTIONS", {}),
+    "conn_max_age": db.get("CONN_MAX_AGE"),
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "debug": settings.DEBUG,
+    "access_minutes": settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() / 60,
+    "refresh_days": settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].days,
+    "signing_key_is_secret": settings.SIMPLE_JWT["SIGNING_KEY"] == settings.SECRET_KEY,
+    "throttle": settings.AUTH_THROTTLE_RATE,
+    "num_proxies": settings.REST_FRAMEWORK["NUM_PROXIES"],
+    "ssl_redirect": settings.SECURE_SSL_REDIRECT,
+    "prefix": settings.API_PREFIX,
+    "currency": settings.CURRENCY,
+}))
+"""
+
+
+def dump(**variables: str) -> dict:
+    result = run(DUMP_SETTINGS, **variables)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run("import django; django.setup()", DJANGO_DEBUG="false")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_debug_defaults_to_false():
+    result = run("import django; django.setup()")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_debug_runs_on_a_development_key():
+    assert dump(DJANGO_DEBUG="true")["debug"] is True
+
+
+def test_without_urls_it_uses_sqlite_immediate_and_locmem():
+    values = dump(DJANGO_SECRET_KEY="k" * 50)
+
+    assert values["engine"] == "django.db.backends.sqlite3"
+    assert values["options"]["transaction_mode"] == "IMMEDIATE"
+    assert values["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_with_urls_it_uses_postgresql_and_redis():
+    values = dump(
+        DJANGO_SECRET_KEY="k" * 50,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/anything",
+        REDIS_URL="redis://127.0.0.1:6379/9",
+    )
+
+    assert values["engine"] == "django.db.backends.postgresql"
+    assert values["conn_max_age"] == 60
+    assert values["cache"] == "django_redis.cache.RedisCache"
+
+
+def test_contract_defaults():
+    values = dump(DJANGO_SECRET_KEY="k" * 50)
+
+    assert values["access_minutes"] == 15
+    assert values["refresh_days"] == 7
+    assert values["signing_key_is_secret"] is True
+    assert values["throttle"] == "10/min"
+    assert values["num_proxies"] == 0
+    assert values["ssl_redirect"] is True
+    assert values["prefix"] == "api/v1"
+    assert values["currency"] == "USD"
+
+
+def test_environment_overrides_the_defaults():
+    values = dump(
+        DJANGO_SECRET_KEY="k" * 50,
+        JWT_ACCESS_TTL_MINUTES="5",
+        JWT_REFRESH_TTL_DAYS="1",
+        JWT_SIGNING_KEY="s" * 50,
+        AUTH_THROTTLE_RATE="100/hour",
+        NUM_PROXIES="1",
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        CURRENCY="eur",
+    )
+
+    assert values["access_minutes"] == 5
+    assert values["refresh_days"] == 1
+    assert values["signing_key_is_secret"] is False
+    assert values["throttle"] == "100/hour"
+    assert values["num_proxies"] == 1
+    assert values["ssl_redirect"] is False
+    assert values["currency"] == "EUR"
+
+
+def test_deploy_check_is_clean_in_production_mode():
+    result = run(
+        "from django.core.management import execute_from_command_line\n"
+        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "WARNING" not in output
+    assert "System check identified no issues" in output
