@@ -48,3 +48,12 @@ def product(merchant):
     from catalog.tests.factories import ProductFactory
 
     return ProductFactory(merchant=merchant)
+
+
+@pytest.fixture
+def funded_wallet(db):
+    """Return a factory: `funded_wallet(user, "100.00")` credits the user's wallet (a real ledger
+    DEPOSIT, not bound by MAXIMUM_DEPOSIT) and returns the refreshed Wallet."""
+    from wallets.tests.factories import fund_wallet
+
+    return fund_wallet

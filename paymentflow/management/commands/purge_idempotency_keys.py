@@ -1,0 +1,37 @@
+"""Delete idempotency records older than IDEMPOTENCY_KEY_TTL_HOURS (they are ignored already)."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from paymentflow.models import IdempotencyKey
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete Idempotency-Key records older than IDEMPOTENCY_KEY_TTL_HOURS. Safe to run at any time "
+        "(e.g. hourly from cron): requests already ignore expired records."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dry-run", action="store_true", help="Only count what would be deleted.")
+
+    def handle(self, *args, dry_run: bool = False, **options):
+        ttl_hours = settings.IDEMPOTENCY_KEY_TTL_HOURS
+        cutoff = timezone.now() - timedelta(hours=ttl_hours)
+        expired = IdempotencyKey.objects.filter(created_at__lte=cutoff)
+        if dry_run:
+            count = expired.count()
+            self.stdout.write(
+                f"Dry run: {count} idempotency record(s) older than {ttl_hours} h "
+                f"(created before {cutoff.isoformat()}) would be deleted."
+            )
+            return
+        count, _ = expired.delete()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Deleted {count} idempotency record(s) older than {ttl_hours} h (created before {cutoff.isoformat()})."
+            )
+        )

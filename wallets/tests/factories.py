@@ -1,0 +1,48 @@
+"""Test helpers for wallets: every user already has a wallet (created with the account)."""
+
+from decimal import Decimal
+
+from wallets.models import EntryType, Journal, JournalKind, LedgerEntry, Wallet, WalletKind
+from wallets.services import Leg, ledger_post, system_wallet
+
+
+def wallet_of(user) -> Wallet:
+    """Return the user's wallet, fresh from the database."""
+    return Wallet.objects.get(user=user, kind=WalletKind.USER)
+
+
+def fund_wallet(user, amount: str | Decimal = "100.00") -> Wallet:
+    """Credit the user's wallet with a real DEPOSIT journal (not bound by MAXIMUM_DEPOSIT) and return it."""
+    amount = Decimal(amount)
+    wallet = wallet_of(user)
+    ledger_post(
+        kind=JournalKind.DEPOSIT,
+        description="Test funding",
+        legs=[
+            Leg(wallet=wallet, amount=amount, entry_type=EntryType.DEPOSIT, description="Test funding"),
+            Leg(wallet=system_wallet(kind=WalletKind.EXTERNAL), amount=-amount, entry_type=EntryType.DEPOSIT),
+        ],
+    )
+    wallet.refresh_from_db()
+    return wallet
+
+
+def assert_ledger_consistent() -> None:
+    """Check the ledger invariants over every row: chains, sequences, balances, zero-sum journals."""
+    for journal in Journal.objects.prefetch_related("entries"):
+        entries = list(journal.entries.all())
+        assert len(entries) >= 2, journal
+        assert sum(entry.amount for entry in entries) == 0, journal
+    for wallet in Wallet.objects.filter(kind=WalletKind.USER):
+        entries = list(LedgerEntry.objects.filter(wallet=wallet).order_by("sequence"))
+        assert [entry.sequence for entry in entries] == list(range(1, len(entries) + 1)), wallet
+        balance = Decimal("0.00")
+        for entry in entries:
+            assert entry.balance_before == balance, entry
+            assert entry.balance_after == entry.balance_before + entry.amount, entry
+            balance = entry.balance_after
+        assert wallet.balance == balance, wallet
+        assert wallet.entry_count == len(entries), wallet
+    for wallet in Wallet.objects.exclude(kind=WalletKind.USER):
+        assert wallet.balance == 0, wallet
+        assert not LedgerEntry.objects.filter(wallet=wallet, sequence__isnull=False).exists(), wallet

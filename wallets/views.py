@@ -1,0 +1,76 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from paymentflow.idempotency import idempotent
+from wallets import selectors, services
+from wallets.models import API_ENTRY_TYPES
+from wallets.serializers import (
+    AmountSerializer,
+    TransactionFilterSerializer,
+    TransactionSerializer,
+    WalletSerializer,
+)
+
+
+class WalletViewSet(viewsets.GenericViewSet):
+    """The caller's wallet: balance, deposits, withdrawals and history."""
+
+    problem_statuses: tuple[int, ...] = ()
+
+    @extend_schema(operation_id="wallet_retrieve", tags=["wallet"], responses={200: WalletSerializer})
+    def current(self, request):
+        wallet = selectors.wallet_get_for_user(user=request.user)
+        return Response(WalletSerializer(wallet).data)
+
+    @extend_schema(
+        operation_id="wallet_deposit",
+        tags=["wallet"],
+        request=AmountSerializer,
+        responses={201: TransactionSerializer},
+        description="Add money to the wallet (at most MAXIMUM_DEPOSIT per deposit). Returns the DEPOSIT transaction.",
+    )
+    @idempotent
+    @action(detail=False, methods=["post"], problem_statuses=(409,))
+    def deposit(self, request):
+        serializer = AmountSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = services.wallet_deposit(user=request.user, **serializer.validated_data)
+        return Response(TransactionSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="wallet_withdraw",
+        tags=["wallet"],
+        request=AmountSerializer,
+        responses={201: TransactionSerializer},
+        description=(
+            "Take money out of the wallet (at least MINIMUM_WITHDRAWAL, never below a zero balance). "
+            "Returns the WITHDRAWAL transaction, with a negative amount."
+        ),
+    )
+    @idempotent
+    @action(detail=False, methods=["post"], problem_statuses=(409,))
+    def withdraw(self, request):
+        serializer = AmountSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = services.wallet_withdraw(user=request.user, **serializer.validated_data)
+        return Response(TransactionSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="wallet_transactions",
+        tags=["wallet"],
+        parameters=[
+            OpenApiParameter("type", str, enum=list(API_ENTRY_TYPES), description="Only transactions of this type.")
+        ],
+        responses={200: TransactionSerializer(many=True)},
+        description="The wallet's transactions, newest first.",
+    )
+    @action(detail=False, methods=["get"])
+    def transactions(self, request):
+        filters = TransactionFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        wallet = selectors.wallet_get_for_user(user=request.user)
+        entries = selectors.entry_list_for_wallet(wallet=wallet, entry_type=filters.validated_data.get("type"))
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(TransactionSerializer(page, many=True).data)
