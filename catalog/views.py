@@ -1,6 +1,7 @@
 import uuid
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -16,6 +17,9 @@ from catalog.serializers import ProductFilterSerializer, ProductInputSerializer,
 # `{id}` only matches a UUID, so `/products/merchant/my-products` can never be taken
 # for a product id and `/products/not-a-uuid` is a plain 404.
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+# The UUID pattern above would otherwise be documented as a bare string pattern.
+PRODUCT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Product id.")
 
 # Domain errors per action, for the OpenAPI document (400/401/404 are derived).
 PROBLEM_STATUSES = {
@@ -33,8 +37,6 @@ def _serialize_many(products: list[Product]) -> list:
 class ProductViewSet(viewsets.GenericViewSet):
     """Merchants' products: public catalogue (cached), owner-only changes, the merchant's own list."""
 
-    # Introspected by the OpenAPI generator (the type of `{id}`); reads go through catalog.selectors.
-    queryset = Product.objects.all()
     serializer_class = ProductSerializer
     pagination_class = CachedPageLimitPagination
     lookup_field = "id"
@@ -77,6 +79,7 @@ class ProductViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="products_retrieve",
+        parameters=[PRODUCT_ID],
         responses={200: ProductSerializer},
         description="An active, non-deleted product (cached like the list).",
     )
@@ -102,6 +105,7 @@ class ProductViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="products_partial_update",
+        parameters=[PRODUCT_ID],
         request=ProductInputSerializer(partial=True),
         responses={200: ProductSerializer},
         description=(
@@ -119,6 +123,7 @@ class ProductViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="products_destroy",
+        parameters=[PRODUCT_ID],
         responses={204: None},
         description="Soft-delete your own product: it leaves the catalogue, past orders keep it.",
     )
