@@ -31,16 +31,23 @@ class ProductSerializer(serializers.ModelSerializer):
 
 
 class ProductInputSerializer(serializers.Serializer):
-    """Body of POST /products (and, with `partial=True`, of PATCH /products/{id}).
-
-    Only these keys are read; `merchantId`, `id`, `createdAt` and the like are ignored.
-    """
+    """Body of POST /products. Only these keys are read; `merchantId`, `id`, `createdAt` and the like are ignored."""
 
     name = serializers.CharField(min_length=1, max_length=NAME_MAX_LENGTH)
     description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, default="")
     price = MoneyAmountField()
     available_units = serializers.IntegerField(min_value=0, max_value=MAX_UNITS)
     is_active = serializers.BooleanField(default=True)
+
+
+class ProductUpdateSerializer(ProductInputSerializer):
+    """Body of PATCH /products/{id} (validated with `partial=True`): any subset of the create fields.
+
+    Keys not sent keep their value; other keys (`merchantId`, `id`, …) are ignored.
+    """
+
+    description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False)
+    is_active = serializers.BooleanField(required=False)
 
 
 class ProductFilterSerializer(serializers.Serializer):

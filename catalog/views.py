@@ -12,7 +12,12 @@ from catalog.cache import product_detail_cached, product_list_page_cached
 from catalog.models import Product
 from catalog.pagination import CachedPageLimitPagination
 from catalog.permissions import IsMerchant
-from catalog.serializers import ProductFilterSerializer, ProductInputSerializer, ProductSerializer
+from catalog.serializers import (
+    ProductFilterSerializer,
+    ProductInputSerializer,
+    ProductSerializer,
+    ProductUpdateSerializer,
+)
 
 # `{id}` only matches a UUID, so `/products/merchant/my-products` can never be taken
 # for a product id and `/products/not-a-uuid` is a plain 404.
@@ -106,7 +111,7 @@ class ProductViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="products_partial_update",
         parameters=[PRODUCT_ID],
-        request=ProductInputSerializer(partial=True),
+        request=ProductUpdateSerializer,
         responses={200: ProductSerializer},
         description=(
             "Change name, description, price, availableUnits or isActive of your own product. "
@@ -114,7 +119,7 @@ class ProductViewSet(viewsets.GenericViewSet):
         ),
     )
     def partial_update(self, request, **kwargs):
-        serializer = ProductInputSerializer(data=request.data, partial=True)
+        serializer = ProductUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         product = services.product_update(
             product_id=kwargs[self.lookup_field], merchant=request.user, **serializer.validated_data

@@ -122,6 +122,7 @@ INVALID_FIELDS = [
     ("name", "   "),
     ("name", "x" * 201),
     ("name", None),
+    ("name", "nul\x00byte"),
     ("description", "x" * 5001),
     ("price", 0),
     ("price", "0.00"),
@@ -386,6 +387,7 @@ BAD_FILTERS = [
     ("ordering", "price,name"),
     ("ordering", ""),
     ("search", "x" * 201),
+    ("search", "nul\x00byte"),
 ]
 
 
@@ -452,6 +454,22 @@ def test_patch_changes_only_the_fields_sent(auth_client, product):
         before.available_units,
         before.is_active,
     )
+
+
+def test_patch_with_an_empty_body_changes_nothing(auth_client, product):
+    before = Product.objects.get(id=product.id)
+
+    response = auth_client(product.merchant).patch(detail(product.id), {}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["name"] == before.name
+    assert Product.objects.get(id=product.id).updated_at == before.updated_at
+
+
+def test_patch_can_clear_the_description(auth_client, product):
+    response = auth_client(product.merchant).patch(detail(product.id), {"description": ""}, format="json")
+
+    assert response.json()["description"] == ""
 
 
 def test_patch_cannot_change_owner_id_or_creation_time(auth_client, product):
