@@ -1,0 +1,109 @@
+"""Orders: what was bought, at what price, how it was paid, and every status it went through."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from paymentflow.money import MoneyField
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    COMPLETED = "COMPLETED", "Completed"
+    FAILED = "FAILED", "Failed"
+    EXPIRED = "EXPIRED", "Expired"
+    REFUNDED = "REFUNDED", "Refunded"
+
+
+class PaymentMethod(models.TextChoices):
+    WALLET = "WALLET", "Wallet"
+    GATEWAY = "GATEWAY", "Card (gateway)"
+
+
+# Orders whose units are out of stock: the reservation of a pending card payment,
+# or a completed sale. Failed, expired and refunded orders gave their units back.
+UNIT_HOLDING_STATUSES = (OrderStatus.PENDING, OrderStatus.COMPLETED)
+
+
+class Order(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases")
+    # Copied from the product at purchase: the merchant who is paid and may refund.
+    merchant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="orders")
+    product_name = models.CharField(max_length=200)
+    unit_price = MoneyField()
+    quantity = models.PositiveSmallIntegerField()
+    total_amount = MoneyField()
+    # The platform's share of total_amount, fixed at purchase time.
+    fee_amount = MoneyField(default=0)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices)
+    # Card payments: the PaymentIntent that pays for this order, and until when the
+    # reserved units wait for it.
+    payment_provider = models.CharField(max_length=32, blank=True)
+    payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    payment_client_secret = models.CharField(max_length=255, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["buyer", "-created_at"], name="order_buyer_created_idx"),
+            models.Index(fields=["merchant", "-created_at"], name="order_merchant_created_idx"),
+            models.Index(
+                fields=["expires_at"],
+                name="order_pending_expiry_idx",
+                condition=models.Q(status="PENDING"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=1, quantity__lte=100), name="order_quantity_1_100"),
+            models.CheckConstraint(condition=models.Q(unit_price__gt=0), name="order_unit_price_positive"),
+            models.CheckConstraint(
+                condition=models.Q(total_amount=models.F("unit_price") * models.F("quantity")),
+                name="order_total_is_price_times_quantity",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fee_amount__gte=0, fee_amount__lte=models.F("total_amount")),
+                name="order_fee_within_total",
+            ),
+            models.CheckConstraint(condition=models.Q(status__in=OrderStatus.values), name="order_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(payment_method__in=PaymentMethod.values), name="order_payment_method_valid"
+            ),
+            models.CheckConstraint(condition=~models.Q(buyer=models.F("merchant")), name="order_not_own_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.id} ({self.status})"
+
+
+class StatusChangeSource(models.TextChoices):
+    API = "API", "API request"
+    ADMIN = "ADMIN", "Back office"
+    WEBHOOK = "WEBHOOK", "Payment webhook"
+    COMMAND = "COMMAND", "Management command"
+
+
+class OrderStatusChange(models.Model):
+    """One step in an order's life: append-only, written by the services only."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    source = models.CharField(max_length=16, choices=StatusChangeSource.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"

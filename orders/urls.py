@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from orders.views import OrderViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("orders", OrderViewSet, basename="orders")
+
+urlpatterns = router.urls

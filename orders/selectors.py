@@ -1,0 +1,26 @@
+"""Order reads, always scoped to who is asking."""
+
+from django.db.models import Q, QuerySet
+
+from orders.exceptions import OrderNotFound
+from orders.models import Order
+
+
+def order_list_for_buyer(*, user, status: str | None = None) -> QuerySet[Order]:
+    """Return the orders `user` placed, newest first."""
+    orders = Order.objects.filter(buyer=user)
+    return orders.filter(status=status) if status else orders
+
+
+def order_list_for_merchant(*, user, status: str | None = None) -> QuerySet[Order]:
+    """Return the orders for `user`'s products, newest first."""
+    orders = Order.objects.filter(merchant=user)
+    return orders.filter(status=status) if status else orders
+
+
+def order_get_for_participant(*, user, order_id) -> Order:
+    """Return the order if `user` bought or sold it; anyone else gets 404, never 403, so ids do not leak."""
+    order = Order.objects.filter(Q(buyer=user) | Q(merchant=user), id=order_id).first()
+    if order is None:
+        raise OrderNotFound()
+    return order
