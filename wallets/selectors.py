@@ -12,8 +12,53 @@ def wallet_get_for_user(*, user) -> Wallet:
 
 
 def entry_list_for_wallet(*, wallet: Wallet, entry_type: str | None = None) -> QuerySet[LedgerEntry]:
-    """Return the wallet's entries newest first (by sequence, served by the (wallet, sequence) index)."""
+    """Return a user wallet's entries newest first (by sequence, served by the (wallet, sequence) index)."""
     entries = LedgerEntry.objects.filter(wallet=wallet)
     if entry_type:
         entries = entries.filter(type=entry_type)
     return entries.order_by("-sequence")
+
+
+class WalletHistory:
+    """A user wallet's entries newest first, paged by sequence range instead of OFFSET and COUNT(*).
+
+    Sequences run 1..entry_count without gaps (given under the wallet lock, in
+    the transaction that updates entry_count; entries are never deleted), so
+    positions [start, stop) of the newest-first list are the sequences
+    (count - stop, count - start]. Page 50,000 of a wallet with a million
+    entries then costs what page 1 does: one range scan of the (wallet,
+    sequence) index. Entries committed after `wallet` was read have higher
+    sequences and stay out, so count and pages agree.
+    """
+
+    ordered = True  # for Django's Paginator: the order is well-defined
+
+    def __init__(self, wallet: Wallet):
+        self.wallet_id = wallet.id
+        self.total = wallet.entry_count
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, window: slice) -> list[LedgerEntry]:
+        if not isinstance(window, slice) or window.step is not None:
+            raise TypeError("WalletHistory supports plain slices only.")
+        start = max(window.start or 0, 0)
+        stop = self.total if window.stop is None else min(window.stop, self.total)
+        if start >= stop:
+            return []
+        return list(
+            LedgerEntry.objects.filter(
+                wallet_id=self.wallet_id, sequence__gt=self.total - stop, sequence__lte=self.total - start
+            ).order_by("-sequence")
+        )
+
+
+def entry_history_for_wallet(*, wallet: Wallet, entry_type: str | None = None) -> "WalletHistory | QuerySet":
+    """Return what the history endpoint pages over: the sequence-ranged history, or a type-filtered queryset."""
+    if entry_type:
+        return entry_list_for_wallet(wallet=wallet, entry_type=entry_type)
+    return WalletHistory(wallet)

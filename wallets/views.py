@@ -71,6 +71,6 @@ class WalletViewSet(viewsets.GenericViewSet):
         filters = TransactionFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         wallet = selectors.wallet_get_for_user(user=request.user)
-        entries = selectors.entry_list_for_wallet(wallet=wallet, entry_type=filters.validated_data.get("type"))
+        entries = selectors.entry_history_for_wallet(wallet=wallet, entry_type=filters.validated_data.get("type"))
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(TransactionSerializer(page, many=True).data)

@@ -399,3 +399,43 @@ def test_wallet_endpoints_see_only_the_callers_wallet(auth_client, user):
     auth_client(user).post(DEPOSIT, {"amount": "1.00"}, format="json")
     assert wallet_of(other).balance == D("99.00")
     assert Wallet.objects.filter(user=other).get().entry_count == 1
+
+
+def _post_deposits(user, count: int) -> None:
+    wallet = wallet_of(user)
+    external = services.system_wallet(kind="EXTERNAL")
+    for i in range(count):
+        amount = D(i + 1)
+        ledger_post(
+            kind=JournalKind.DEPOSIT,
+            legs=[
+                Leg(wallet=wallet, amount=amount, entry_type=EntryType.DEPOSIT, description=f"#{i + 1}"),
+                Leg(wallet=external, amount=-amount, entry_type=EntryType.DEPOSIT),
+            ],
+        )
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7, 100])
+def test_history_pages_match_the_plain_newest_first_order(client, user, limit):
+    _post_deposits(user, 23)
+    expected = [f"#{n}" for n in range(23, 0, -1)]
+    seen, page = [], 1
+    while True:
+        response = client.get(TRANSACTIONS, {"limit": limit, "page": page})
+        if response.status_code == 404:
+            break
+        body = response.json()
+        assert body["count"] == 23
+        seen += [t["description"] for t in body["results"]]
+        page += 1
+    assert seen == expected
+    assert page == -(-23 // limit) + 1
+
+
+def test_a_deep_history_page_needs_no_count_and_no_offset(client, user, django_assert_max_num_queries):
+    _post_deposits(user, 30)
+    with django_assert_max_num_queries(3) as captured:
+        body = client.get(TRANSACTIONS, {"limit": 5, "page": 6}).json()
+    assert [t["description"] for t in body["results"]] == ["#5", "#4", "#3", "#2", "#1"]
+    sql = " ".join(q["sql"] for q in captured.captured_queries).upper()
+    assert "COUNT(" not in sql and "OFFSET" not in sql
