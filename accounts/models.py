@@ -66,6 +66,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def clean(self) -> None:
+        super().clean()
+        # Model forms (the admin's add and change pages) check the lower-case
+        # constraint and email uniqueness after clean(): normalise first, or
+        # "Shop@Example.com" is refused instead of stored as shop@example.com.
+        self.email = normalize_email(self.email)
+
     @property
     def is_merchant(self) -> bool:
         return self.role == Role.MERCHANT

@@ -1,4 +1,4 @@
-"""One refresh token, presented by several requests at once, is honoured exactly once."""
+"""Races on accounts: one refresh token honoured once, one email registered once."""
 
 import threading
 
@@ -7,14 +7,15 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.models import User
 from accounts.services import token_pair_for
 from accounts.tests.factories import UserFactory
 
 THREADS = 8
 
 
-def race(path: str, refresh_token: str) -> list[int]:
-    """POST the same refresh token from THREADS threads released together; return the statuses."""
+def race(path: str, body: dict) -> list[int]:
+    """POST the same body from THREADS threads released together; return the sorted statuses."""
     barrier = threading.Barrier(THREADS)
     statuses: list[int] = []
     lock = threading.Lock()
@@ -23,7 +24,7 @@ def race(path: str, refresh_token: str) -> list[int]:
         try:
             client = APIClient()
             barrier.wait()
-            response = client.post(path, {"refreshToken": refresh_token}, format="json")
+            response = client.post(path, body, format="json")
             with lock:
                 statuses.append(response.status_code)
         finally:
@@ -42,7 +43,7 @@ def test_concurrent_refresh_of_one_token_succeeds_once():
     user = UserFactory()
     refresh = token_pair_for(user=user).refresh
 
-    statuses = race("/api/v1/auth/refresh", refresh)
+    statuses = race("/api/v1/auth/refresh", {"refreshToken": refresh})
 
     assert statuses == [200] + [401] * (THREADS - 1)
     assert BlacklistedToken.objects.count() == 1
@@ -55,7 +56,16 @@ def test_concurrent_logout_of_one_token_succeeds_once():
     user = UserFactory()
     refresh = token_pair_for(user=user).refresh
 
-    statuses = race("/api/v1/auth/logout", refresh)
+    statuses = race("/api/v1/auth/logout", {"refreshToken": refresh})
 
     assert statuses == [204] + [401] * (THREADS - 1)
     assert BlacklistedToken.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_registrations_of_one_email_create_one_account():
+    # All threads pass the "email free?" check; the unique index lets one insert win.
+    statuses = race("/api/v1/auth/register", {"email": "race@example.com", "password": "violet-anchor-meadow-42"})
+
+    assert statuses == [201] + [409] * (THREADS - 1)
+    assert User.objects.filter(email="race@example.com").count() == 1
