@@ -4,6 +4,8 @@ The tests marked `urls` run against this module's own URLconf: a few test-only
 views that raise, roll back and paginate under the API prefix.
 """
 
+import json
+
 import pytest
 from django.conf import settings
 from django.db import transaction
@@ -157,6 +159,15 @@ def test_unsupported_media_type_is_problem_415(api_client):
     response = api_client.generic("POST", f"{PREFIX}/auth/login", "email=a", content_type="text/plain")
 
     assert_problem(response, 415, "unsupported_media_type")
+
+
+def test_body_above_the_upload_limit_is_problem_413(api_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    body = json.dumps({"email": "a@example.com", "password": "x" * 2048})
+
+    response = api_client.generic("POST", f"{PREFIX}/auth/login", body, content_type="application/json")
+
+    assert_problem(response, 413, "request_too_large")
 
 
 def test_validation_errors_list_messages_per_camel_case_field(api_client, db):
