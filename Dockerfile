@@ -27,6 +27,7 @@ RUN DJANGO_SECRET_KEY=build-time-collectstatic-only python manage.py collectstat
 
 EXPOSE 8000
 
+# Probes over loopback, so DJANGO_ALLOWED_HOSTS must keep 127.0.0.1 (the default does).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health', timeout=4)"]
 
