@@ -32,6 +32,9 @@ Released (the claim deleted, so the client may retry): anything else, i.e.
 input validation errors, 5xx, crashes; their work has been rolled back.
 Records older than IDEMPOTENCY_KEY_TTL_HOURS are ignored (the key starts over)
 and deleted by `manage.py purge_idempotency_keys`.
+
+The claim must commit on its own, so the view must not run inside an outer
+transaction (ATOMIC_REQUESTS stays off; services own their transactions).
 """
 
 import functools

@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -287,3 +288,15 @@ def test_schema_documents_the_headers_and_answers(api_client, path):
     assert "Idempotency-Key" in [p["name"] for p in operation["parameters"] if p["in"] == "header"]
     assert {"201", "400", "401", "409", "422"} <= set(operation["responses"])
     assert "Idempotent-Replayed" in operation["responses"]["201"]["headers"]
+
+
+def test_the_schema_survives_placement_under_action():
+    """@action replaces `kwargs`; an outer @extend_schema still builds on the idempotent schema."""
+
+    def refund(self, request):
+        return Response()
+
+    inner = idempotent(refund)
+    decorated = extend_schema(operation_id="x")(action(detail=True, methods=["post"])(inner))
+    assert issubclass(decorated.kwargs["schema"], inner.schema)
+    assert decorated.idempotent is True
