@@ -17,33 +17,12 @@ from paymentflow.idempotency import _claim, _Fingerprint
 from paymentflow.models import IdempotencyKey
 from wallets.models import LedgerEntry, Wallet
 from wallets.tests.factories import assert_ledger_consistent, wallet_of
+from wallets.tests.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 D = Decimal
 DEPOSIT = "/api/v1/wallet/deposit"
-
-
-def run_together(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def deposit(token: str, amount: str, key: str):

@@ -1,10 +1,8 @@
 """Races against real PostgreSQL: threads released together by a barrier, each with its own client."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.services import token_pair_for
@@ -12,33 +10,11 @@ from accounts.tests.factories import UserFactory
 from wallets.models import EntryType, JournalKind, LedgerEntry
 from wallets.services import Leg, ledger_post
 from wallets.tests.factories import assert_ledger_consistent, fund_wallet, wallet_of
+from wallets.tests.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 D = Decimal
-
-
-def run_together(count: int, work) -> list:
-    """Run `work(i)` in `count` threads released at once; return each result (or the exception raised)."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def client_for(access_token: str) -> APIClient:
