@@ -107,3 +107,36 @@ class OrderStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class WebhookOutcome(models.TextChoices):
+    RECEIVED = "RECEIVED", "Received, not processed yet"
+    PROCESSED = "PROCESSED", "Processed"
+    IGNORED = "IGNORED", "Ignored (type not handled)"
+    FAILED = "FAILED", "Failed (can be reprocessed)"
+
+
+class WebhookEvent(models.Model):
+    """The payments webhook inbox: every verified event, stored once by its provider id."""
+
+    id = models.BigAutoField(primary_key=True)
+    provider = models.CharField(max_length=32, default="stripe")
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="webhook_events")
+    outcome = models.CharField(max_length=16, choices=WebhookOutcome.choices, default=WebhookOutcome.RECEIVED)
+    # What processing did or why it failed, for operators (never a stack trace).
+    detail = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["outcome", "-received_at"], name="webhook_outcome_received_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
