@@ -57,3 +57,8 @@ def funded_wallet(db):
     from wallets.tests.factories import fund_wallet
 
     return fund_wallet
+
+
+# The Stripe fixtures (localstripe per session, `stripe_settings`, `stripe_webhook_to`)
+# and their helpers live in paymentflow/tests/localstripe.py.
+pytest_plugins = ["paymentflow.tests.localstripe"]
