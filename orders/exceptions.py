@@ -23,3 +23,9 @@ class RefundNotAllowed(ApplicationError):
     status_code = 403
     code = "permission_denied"
     default_detail = "Only the selling merchant or staff can refund an order."
+
+
+class PaymentMismatch(ApplicationError):
+    status_code = 409
+    code = "payment_mismatch"
+    default_detail = "The payment does not match the order."

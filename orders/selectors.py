@@ -24,3 +24,8 @@ def order_get_for_participant(*, user, order_id) -> Order:
     if order is None:
         raise OrderNotFound()
     return order
+
+
+def order_list_due_for_expiry(*, now) -> QuerySet[Order]:
+    """Return PENDING card orders whose reservation ran out by `now`, oldest first."""
+    return Order.objects.filter(status="PENDING", expires_at__lte=now).order_by("expires_at", "id")

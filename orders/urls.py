@@ -1,8 +1,12 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from orders.views import OrderViewSet
+from orders.views import OrderViewSet, StripeWebhookView
 
 router = SimpleRouter(trailing_slash=False)
 router.register("orders", OrderViewSet, basename="orders")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("payments/stripe/webhook", StripeWebhookView.as_view(), name="stripe-webhook"),
+    *router.urls,
+]

@@ -1,11 +1,14 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from orders import selectors, services
 from orders.serializers import OrderCreateSerializer, OrderListQuerySerializer, OrderSerializer
+from orders.services.webhooks import webhook_receive
 from paymentflow.idempotency import idempotent
 
 
@@ -85,3 +88,33 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         orders = selectors.order_list_for_merchant(user=request.user, status=query.validated_data.get("status"))
         page = self.paginate_queryset(orders)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class WebhookAckSerializer(serializers.Serializer):
+    received = serializers.BooleanField()
+    outcome = serializers.CharField(help_text="PROCESSED, IGNORED or FAILED (kept for operators to reprocess).")
+
+
+class StripeWebhookView(APIView):
+    """Receive Stripe events; the signature on the raw body is the only credential."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    problem_statuses = (503,)
+
+    @extend_schema(
+        operation_id="payments_stripe_webhook",
+        tags=["payments"],
+        request={"application/json": {"type": "object", "description": "A Stripe event, signed."}},
+        responses={200: WebhookAckSerializer},
+        auth=[],
+        description=(
+            "Stripe webhook endpoint. `Stripe-Signature` is verified against STRIPE_WEBHOOK_SECRET on the raw "
+            "body (5-minute tolerance both ways); a bad or missing signature is 400 `invalid_signature` and has "
+            "no effect. Each event is stored once by its id: a redelivery answers 200 and changes nothing."
+        ),
+    )
+    def post(self, request):
+        # request.body, not request.data: the signature covers the exact bytes Stripe sent.
+        record = webhook_receive(payload=request.body, signature_header=request.headers.get("Stripe-Signature"))
+        return Response({"received": True, "outcome": record.outcome})

@@ -46,6 +46,8 @@ TITLES = {
     "request_too_large": "Request too large",
     "gateway_unavailable": "Payment gateway unavailable",
     "gateway_error": "Payment gateway error",
+    "invalid_signature": "Invalid webhook signature",
+    "payment_mismatch": "Payment does not match the order",
     "server_error": "Internal server error",
     "service_unavailable": "Service unavailable",
 }

@@ -1,20 +1,24 @@
 """Buying a product: from the wallet in one transaction, or by card (reservation + PaymentIntent)."""
 
-from decimal import Decimal
+from datetime import timedelta
 from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from catalog.exceptions import ProductNotFound
 from catalog.models import Product
 from catalog.services import product_take_units
 from orders.exceptions import CannotBuyOwnProduct
 from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
+from orders.services.card import order_fail
 from orders.services.history import order_record_created
+from orders.services.legs import sale_legs
+from paymentflow import gateway
 from paymentflow.money import percent_of, quantize
-from wallets.models import EntryType, JournalKind, WalletKind
-from wallets.services import Leg, ledger_post, system_wallet, wallet_lock
+from wallets.models import JournalKind
+from wallets.services import ledger_post, wallet_lock
 
 
 def _merchant_of(*, product_id: UUID) -> UUID:
@@ -29,29 +33,38 @@ def _merchant_of(*, product_id: UUID) -> UUID:
     return merchant_id
 
 
-def sale_legs(*, buyer_wallet, merchant_wallet, total: Decimal, fee: Decimal, sign: int = 1) -> list[Leg]:
-    """Return the legs of a sale (sign=1) or of its reversal (sign=-1): buyer, merchant, platform fee."""
-    buyer_type, merchant_type = (
-        (EntryType.PURCHASE, EntryType.SALE) if sign > 0 else (EntryType.REFUND, EntryType.SALE_REVERSAL)
+def _new_order(*, buyer, merchant_id: UUID, product: Product, quantity: int, **fields) -> Order:
+    """Write an order priced from `product` as read under its row lock."""
+    total = quantize(product.price * quantity)
+    return Order.objects.create(
+        buyer=buyer,
+        merchant_id=merchant_id,
+        product=product,
+        product_name=product.name,
+        unit_price=product.price,
+        quantity=quantity,
+        total_amount=total,
+        fee_amount=percent_of(total, settings.PLATFORM_FEE_PERCENT),
+        currency=settings.CURRENCY,
+        **fields,
     )
-    legs = [
-        Leg(wallet=buyer_wallet, amount=-sign * total, entry_type=buyer_type),
-        Leg(wallet=merchant_wallet, amount=sign * (total - fee), entry_type=merchant_type),
-    ]
-    if fee:
-        fee_type = EntryType.FEE if sign > 0 else EntryType.FEE_REVERSAL
-        legs.append(Leg(wallet=system_wallet(kind=WalletKind.PLATFORM_REVENUE), amount=sign * fee, entry_type=fee_type))
-    return legs
 
 
 def order_purchase(*, buyer, product_id: UUID, quantity: int, method: str) -> Order:
-    """Buy `quantity` units of a product; WALLET orders complete (or fail) atomically."""
+    """Buy `quantity` units of a product.
+
+    WALLET: paid at once, the order is COMPLETED or nothing happens. GATEWAY: the
+    units are reserved and the order is PENDING with a PaymentIntent that the
+    webhook later completes or fails.
+    """
     merchant_id = _merchant_of(product_id=product_id)
     if merchant_id == buyer.id:
         raise CannotBuyOwnProduct()
-    if method != PaymentMethod.WALLET:
-        raise ValueError(f"Unsupported payment method {method!r}")
-    return _purchase_with_wallet(buyer=buyer, merchant_id=merchant_id, product_id=product_id, quantity=quantity)
+    if method == PaymentMethod.WALLET:
+        return _purchase_with_wallet(buyer=buyer, merchant_id=merchant_id, product_id=product_id, quantity=quantity)
+    if method == PaymentMethod.GATEWAY:
+        return _purchase_with_card(buyer=buyer, merchant_id=merchant_id, product_id=product_id, quantity=quantity)
+    raise ValueError(f"Unsupported payment method {method!r}")
 
 
 @transaction.atomic
@@ -61,27 +74,65 @@ def _purchase_with_wallet(*, buyer, merchant_id: UUID, product_id: UUID, quantit
     # possible and held only for the inserts below until COMMIT.
     wallets = wallet_lock(user_ids=[buyer.id, merchant_id])
     product = product_take_units(product_id=product_id, quantity=quantity)
-    total = quantize(product.price * quantity)
-    fee = percent_of(total, settings.PLATFORM_FEE_PERCENT)
-    order = Order.objects.create(
+    order = _new_order(
         buyer=buyer,
         merchant_id=merchant_id,
         product=product,
-        product_name=product.name,
-        unit_price=product.price,
         quantity=quantity,
-        total_amount=total,
-        fee_amount=fee,
-        currency=settings.CURRENCY,
         status=OrderStatus.COMPLETED,
         payment_method=PaymentMethod.WALLET,
     )
     # Raises InsufficientFunds / WalletFrozen, which rolls back the units taken above.
     ledger_post(
         kind=JournalKind.PURCHASE,
-        legs=sale_legs(buyer_wallet=wallets[buyer.id], merchant_wallet=wallets[merchant_id], total=total, fee=fee),
+        legs=sale_legs(
+            payer_wallet=wallets[buyer.id],
+            merchant_wallet=wallets[merchant_id],
+            total=order.total_amount,
+            fee=order.fee_amount,
+        ),
         description=f"{quantity} x {product.name}",
         order_id=order.id,
     )
     order_record_created(order=order, source=StatusChangeSource.API, actor=buyer, reason="Paid from wallet")
+    return order
+
+
+def _purchase_with_card(*, buyer, merchant_id: UUID, product_id: UUID, quantity: int) -> Order:
+    # Checked before anything is reserved: without a gateway there is nothing to wait for.
+    if not gateway.gateway_is_configured():
+        raise gateway.GatewayUnavailable()
+    with transaction.atomic():
+        product = product_take_units(product_id=product_id, quantity=quantity)
+        order = _new_order(
+            buyer=buyer,
+            merchant_id=merchant_id,
+            product=product,
+            quantity=quantity,
+            status=OrderStatus.PENDING,
+            payment_method=PaymentMethod.GATEWAY,
+            payment_provider="stripe",
+            expires_at=timezone.now() + timedelta(minutes=settings.PAYMENT_RESERVATION_MINUTES),
+        )
+        order_record_created(order=order, source=StatusChangeSource.API, actor=buyer, reason="Awaiting card payment")
+
+    # The PaymentIntent is created after the reservation committed, so the
+    # product row is not locked during the call. Its idempotency key is derived
+    # from the order id: a retried call cannot create a second intent.
+    try:
+        intent = gateway.payment_intent_create(
+            order_id=order.id,
+            amount=order.total_amount,
+            currency=order.currency,
+            description=f"{order.quantity} x {order.product_name}",
+        )
+    except (gateway.GatewayError, gateway.GatewayUnavailable) as exc:
+        # Compensate: no units stay reserved for a payment that cannot happen.
+        order_fail(order_id=order.id, reason=f"Payment gateway error: {exc.detail}", source=StatusChangeSource.API)
+        raise gateway.GatewayError(exc.detail) from exc
+
+    Order.objects.filter(id=order.id).update(
+        payment_intent_id=intent.id, payment_client_secret=intent.client_secret, updated_at=timezone.now()
+    )
+    order.refresh_from_db()
     return order

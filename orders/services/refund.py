@@ -1,4 +1,4 @@
-"""Full refunds of completed orders."""
+"""Full refunds of completed orders, paid by wallet or by card."""
 
 from uuid import UUID
 
@@ -9,9 +9,10 @@ from catalog.services import product_release_units
 from orders.exceptions import InvalidOrderState, OrderNotFound, RefundNotAllowed
 from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
 from orders.services.history import order_transition
-from orders.services.purchase import sale_legs
-from wallets.models import JournalKind
-from wallets.services import ledger_post, wallet_lock
+from orders.services.legs import sale_legs
+from paymentflow import gateway
+from wallets.models import JournalKind, WalletKind
+from wallets.services import ledger_post, system_wallet, wallet_lock
 
 
 def _order_for_refund(*, order_id: UUID, actor) -> Order:
@@ -28,23 +29,28 @@ def _order_for_refund(*, order_id: UUID, actor) -> Order:
 
 
 def order_refund(*, order_id: UUID, actor, source: str = StatusChangeSource.API, reason: str = "") -> Order:
-    """Refund a COMPLETED order in full: money back to the buyer, units back to stock."""
+    """Refund a COMPLETED order in full: money back to the buyer, units back to stock.
+
+    WALLET orders credit the buyer's wallet; card orders are refunded through
+    the gateway, the journal taking the money back from the merchant into the
+    gateway clearing account.
+    """
     order = _order_for_refund(order_id=order_id, actor=actor)
-    if order.payment_method != PaymentMethod.WALLET:
-        raise InvalidOrderState("Card payments are refunded through the payment gateway.")
+    by_card = order.payment_method == PaymentMethod.GATEWAY
     with transaction.atomic():
         # The global lock order: wallets, then the product, then the order row.
-        wallets = wallet_lock(user_ids=[order.buyer_id, order.merchant_id])
+        wallets = wallet_lock(user_ids=[order.merchant_id] if by_card else [order.buyer_id, order.merchant_id])
         product_get_for_update(product_id=order.product_id, include_deleted=True)
         order = Order.objects.select_for_update().get(id=order.id)
         if order.status != OrderStatus.COMPLETED:
             raise InvalidOrderState(f"Only COMPLETED orders can be refunded; this one is {order.status}.")
         product_release_units(product_id=order.product_id, quantity=order.quantity)
+        payer = system_wallet(kind=WalletKind.GATEWAY_CLEARING) if by_card else wallets[order.buyer_id]
         # Raises InsufficientFunds if the merchant's wallet cannot cover the reversal.
         ledger_post(
             kind=JournalKind.REFUND,
             legs=sale_legs(
-                buyer_wallet=wallets[order.buyer_id],
+                payer_wallet=payer,
                 merchant_wallet=wallets[order.merchant_id],
                 total=order.total_amount,
                 fee=order.fee_amount,
@@ -56,4 +62,10 @@ def order_refund(*, order_id: UUID, actor, source: str = StatusChangeSource.API,
         order_transition(
             order=order, to_status=OrderStatus.REFUNDED, source=source, actor=actor, reason=reason or "Refunded"
         )
+        if by_card:
+            # Last, once every check above has passed: if the gateway refuses, the
+            # whole refund rolls back (502). Should COMMIT fail after the gateway
+            # refunded, a retry sends the same idempotency key and gets that same
+            # refund back, never a second one.
+            gateway.refund_create(payment_intent_id=order.payment_intent_id, idempotency_key=f"order-refund-{order.id}")
     return order

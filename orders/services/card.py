@@ -1,0 +1,121 @@
+"""The life of a card (GATEWAY) order after its PaymentIntent exists.
+
+Lock order, as everywhere: wallets, then the product, then the order row.
+Calls to the gateway that must not be repeated carry Stripe idempotency keys
+derived from the order id, so a retry after a crash cannot refund twice.
+"""
+
+import logging
+from uuid import UUID
+
+from django.db import transaction
+
+from catalog.selectors import product_get_for_update
+from catalog.services import product_release_units
+from orders.exceptions import OrderNotFound, PaymentMismatch
+from orders.models import Order, OrderStatus, StatusChangeSource
+from orders.services.history import order_transition
+from orders.services.legs import sale_legs
+from paymentflow import gateway
+from paymentflow.money import to_minor_units
+from wallets.models import JournalKind, WalletKind
+from wallets.services import ledger_post, system_wallet, wallet_lock
+
+logger = logging.getLogger("paymentflow.orders")
+
+# PaymentIntent states in which the customer's money may still arrive: such an
+# order is left for the webhook rather than expired.
+PAYMENT_IN_FLIGHT = ("succeeded", "processing", "requires_capture")
+
+
+def _order(order_id: UUID) -> Order:
+    order = Order.objects.filter(id=order_id).first()
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def _release_pending(*, order_id: UUID, to_status: str, reason: str, source: str, actor=None) -> Order:
+    """Move a PENDING order to FAILED or EXPIRED and return its units; leave any other order alone."""
+    with transaction.atomic():
+        product_get_for_update(product_id=_order(order_id).product_id, include_deleted=True)
+        order = Order.objects.select_for_update().get(id=order_id)
+        if order.status == OrderStatus.PENDING:
+            product_release_units(product_id=order.product_id, quantity=order.quantity)
+            order_transition(order=order, to_status=to_status, source=source, actor=actor, reason=reason)
+    return order
+
+
+def order_fail(*, order_id: UUID, reason: str, source: str, actor=None) -> Order:
+    """Fail a PENDING card order (payment refused, gateway error) and release its units."""
+    return _release_pending(order_id=order_id, to_status=OrderStatus.FAILED, reason=reason, source=source, actor=actor)
+
+
+def order_expire(*, order_id: UUID, source: str = StatusChangeSource.COMMAND) -> Order:
+    """Expire an unpaid card order: cancel its PaymentIntent, then release its units.
+
+    The intent is cancelled first so it can no longer be paid. If its money is
+    already on the way (succeeded/processing) the order is left PENDING for the
+    webhook to complete. If the gateway cannot be reached the order expires
+    anyway: a payment that still succeeds later is refunded by the webhook.
+    """
+    order = _order(order_id)
+    if order.status != OrderStatus.PENDING:
+        return order
+    if order.payment_intent_id:
+        try:
+            intent = gateway.payment_intent_retrieve(payment_intent_id=order.payment_intent_id)
+            if intent.status in PAYMENT_IN_FLIGHT:
+                return order
+            gateway.payment_intent_cancel(payment_intent_id=order.payment_intent_id)
+        except (gateway.GatewayError, gateway.GatewayUnavailable):
+            logger.warning("Could not cancel PaymentIntent of order %s; expiring it anyway", order.id)
+    return _release_pending(
+        order_id=order.id, to_status=OrderStatus.EXPIRED, reason="Not paid before it expired", source=source
+    )
+
+
+def order_complete_card_payment(*, order_id: UUID, amount_minor: int, currency: str) -> str:
+    """Record a succeeded PaymentIntent on its order; return what was done, for the webhook inbox.
+
+    PENDING → COMPLETED with the merchant credited from the gateway clearing
+    account. An order that already failed or expired has released its units,
+    so the payment is refunded instead: never paid-but-no-order.
+    """
+    order = _order(order_id)
+    if amount_minor != to_minor_units(order.total_amount) or currency.upper() != order.currency.upper():
+        raise PaymentMismatch(
+            f"Payment of {amount_minor} {currency.upper()} (minor units) does not match order total "
+            f"{order.total_amount} {order.currency}."
+        )
+    with transaction.atomic():
+        wallets = wallet_lock(user_ids=[order.merchant_id])
+        order = Order.objects.select_for_update().get(id=order.id)
+        if order.status == OrderStatus.PENDING:
+            ledger_post(
+                kind=JournalKind.PURCHASE,
+                legs=sale_legs(
+                    payer_wallet=system_wallet(kind=WalletKind.GATEWAY_CLEARING),
+                    merchant_wallet=wallets[order.merchant_id],
+                    total=order.total_amount,
+                    fee=order.fee_amount,
+                ),
+                description=f"{order.quantity} x {order.product_name} (card)",
+                order_id=order.id,
+                # The buyer has paid: a frozen merchant wallet still records the sale
+                # (and, frozen, cannot pay it out).
+                allow_frozen=True,
+            )
+            order_transition(
+                order=order,
+                to_status=OrderStatus.COMPLETED,
+                source=StatusChangeSource.WEBHOOK,
+                reason="Card payment succeeded",
+            )
+            return "Order completed; merchant credited."
+        if order.status in (OrderStatus.COMPLETED, OrderStatus.REFUNDED):
+            return f"Order already {order.status}; nothing to do."
+    refund = gateway.refund_create(
+        payment_intent_id=order.payment_intent_id, idempotency_key=f"order-late-payment-refund-{order.id}"
+    )
+    return f"Payment arrived after the order was {order.status}: refunded ({refund.id})."

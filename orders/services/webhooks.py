@@ -1,0 +1,102 @@
+"""The payments webhook inbox: verify, store once, process once.
+
+Every verified event is stored by its provider id before it is processed, so
+a redelivery finds it and does nothing twice. Processing takes the event row's
+lock first (then the usual wallets → product → order), which serialises
+concurrent deliveries of one event.
+"""
+
+import json
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders.models import Order, StatusChangeSource, WebhookEvent, WebhookOutcome
+from orders.services.card import order_complete_card_payment, order_fail
+from paymentflow import gateway
+from paymentflow.errors import ApplicationError
+
+logger = logging.getLogger("paymentflow.webhooks")
+
+
+def _order_for_intent(intent: dict) -> Order:
+    order = Order.objects.filter(payment_intent_id=intent["id"]).first()
+    if order is None:
+        # The intent's metadata names its order even if its id was never stored
+        # (a crash between creating the intent and saving its id).
+        order = Order.objects.filter(id=(intent.get("metadata") or {}).get("order_id")).first()
+    if order is None:
+        raise ApplicationError(f"No order for PaymentIntent {intent['id']}.", code="not_found", status_code=404)
+    return order
+
+
+def _on_payment_succeeded(intent: dict) -> tuple[Order, str]:
+    order = _order_for_intent(intent)
+    detail = order_complete_card_payment(
+        order_id=order.id,
+        amount_minor=int(intent.get("amount_received") or intent["amount"]),
+        currency=intent["currency"],
+    )
+    return order, detail
+
+
+def _on_payment_failed(intent: dict) -> tuple[Order, str]:
+    order = _order_for_intent(intent)
+    error = (intent.get("last_payment_error") or {}).get("message") or "Card payment failed"
+    order = order_fail(order_id=order.id, reason=error, source=StatusChangeSource.WEBHOOK)
+    return order, f"Order is {order.status}: {error}"
+
+
+HANDLERS = {
+    "payment_intent.succeeded": _on_payment_succeeded,
+    "payment_intent.payment_failed": _on_payment_failed,
+}
+
+
+def webhook_receive(*, payload: bytes, signature_header: str | None) -> WebhookEvent:
+    """Verify a delivery, store its event once, and process it (a no-op if it was already)."""
+    gateway.webhook_event_from_request(payload=payload, signature_header=signature_header)
+    event = json.loads(payload)
+    try:
+        record, _created = WebhookEvent.objects.get_or_create(
+            event_id=event["id"], defaults={"type": event.get("type", ""), "payload": event}
+        )
+    except IntegrityError:
+        # A concurrent delivery of the same event inserted it first.
+        record = WebhookEvent.objects.get(event_id=event["id"])
+    return webhook_event_process(event_pk=record.pk)
+
+
+def webhook_event_process(*, event_pk: int) -> WebhookEvent:
+    """Apply a stored event unless it already was; record the outcome for operators.
+
+    A domain error (unknown order, amount mismatch, gateway down during a
+    refund) is recorded as FAILED with its reason and can be reprocessed from
+    the back office; anything unexpected propagates (500), so the provider
+    retries the delivery later and the event stays RECEIVED.
+    """
+    with transaction.atomic():
+        record = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+        if record.outcome in (WebhookOutcome.PROCESSED, WebhookOutcome.IGNORED):
+            return record
+        record.attempts += 1
+        handler = HANDLERS.get(record.type)
+        if handler is None:
+            record.outcome, record.detail = WebhookOutcome.IGNORED, "Event type not handled."
+        else:
+            try:
+                with transaction.atomic():
+                    record.order, record.detail = handler(record.payload["data"]["object"])
+                record.outcome = WebhookOutcome.PROCESSED
+            except ApplicationError as exc:
+                logger.warning("Webhook event %s failed: %s", record.event_id, exc.detail)
+                record.outcome, record.detail = WebhookOutcome.FAILED, exc.detail
+        record.processed_at = timezone.now()
+        record.save(update_fields=["order", "outcome", "detail", "attempts", "processed_at"])
+    return record
+
+
+def webhook_event_reprocess(*, event_pk: int) -> WebhookEvent:
+    """Process a FAILED (or never processed) event again, e.g. after an operator fixed its cause."""
+    return webhook_event_process(event_pk=event_pk)
