@@ -9,6 +9,7 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
+from backoffice.sites import merchant_site
 from paymentflow.health import HealthView
 
 prefix = settings.API_PREFIX
@@ -35,6 +36,7 @@ api_patterns = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("merchant/", merchant_site.urls),
     path(f"{prefix}/", include(api_patterns)),
     re_path(rf"^{prefix}/(?P<unmatched>.*)$", api_not_found, name="api-not-found"),
 ]

@@ -3,16 +3,27 @@
 Nothing here adds, edits or deletes money: balances only change through
 `wallets.services`, entries are immutable (the database rejects UPDATE and
 DELETE anyway), and even a wallet's change form is view-only, so saving it can
-never write back a stale balance.
+never write back a stale balance. The one way an operator moves money is the
+wallet's "Adjust balance" form, which posts an ADJUSTMENT journal through
+`wallet_adjust` with the operator recorded on it.
 """
 
+import json
 import uuid
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from paymentflow.errors import ApplicationError
 from wallets import services
-from wallets.models import Journal, LedgerEntry, Wallet
+from wallets.models import Journal, LedgerEntry, ReconciliationRun, Wallet
 
 
 class ReadOnlyAdminMixin:
@@ -35,14 +46,37 @@ class UUIDSearchMixin:
 
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return self.with_uuid_matches(results, queryset, search_term, self.uuid_search_fields), may_have_duplicates
+
+    @staticmethod
+    def with_uuid_matches(results, queryset, search_term: str, fields: tuple[str, ...]):
+        """Add to `results` the rows of `queryset` whose `fields` equal the search term, if it is a UUID."""
         try:
             value = uuid.UUID(search_term.strip())
         except ValueError:
-            return results, may_have_duplicates
+            return results
         by_id = Q()
-        for field in self.uuid_search_fields:
+        for field in fields:
             by_id |= Q(**{field: value})
-        return results | queryset.filter(by_id), may_have_duplicates
+        return results | queryset.filter(by_id)
+
+
+class WalletAdjustmentForm(forms.Form):
+    amount = forms.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        help_text="Signed: 12.50 credits the wallet, -12.50 debits it. The balance never goes below zero.",
+    )
+    reason = forms.CharField(
+        max_length=255,
+        help_text="Why: stored on the journal and shown in the owner's transaction history.",
+    )
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError("An adjustment cannot be zero.")
+        return amount
 
 
 @admin.register(Wallet)
@@ -55,11 +89,82 @@ class WalletAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ["-created_at"]
     show_full_result_count = False
     actions = ["freeze", "unfreeze"]
-    fields = ["id", "kind", "user", "balance", "currency", "is_frozen", "entry_count", "created_at", "updated_at"]
+    fields = [
+        "id",
+        "kind",
+        "user",
+        "balance",
+        "currency",
+        "is_frozen",
+        "entry_count",
+        "ledger",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = fields
+
+    @admin.display(description="ledger entries")
+    def ledger(self, wallet: Wallet) -> str:
+        url = reverse("admin:wallets_ledgerentry_changelist", current_app=self.admin_site.name)
+        return format_html('<a href="{}?wallet__id__exact={}">{} entries</a>', url, wallet.pk, wallet.entry_count)
 
     def has_freeze_permission(self, request) -> bool:
         return request.user.has_perm("wallets.change_wallet")
+
+    def has_adjust_permission(self, request) -> bool:
+        return request.user.has_perm("wallets.change_wallet")
+
+    def get_urls(self):
+        adjust = path(
+            "<path:object_id>/adjust/",
+            self.admin_site.admin_view(self.adjust_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_adjust",
+        )
+        return [adjust, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {"has_adjust_permission": self.has_adjust_permission(request), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def adjust_view(self, request, object_id):
+        """Post a signed ADJUSTMENT through `wallet_adjust`, the operator and a reason recorded on the journal."""
+        if not self.has_adjust_permission(request):
+            raise PermissionDenied
+        wallet = self.get_object(request, unquote(object_id))
+        if wallet is None or wallet.is_system:
+            # System accounts move only as the other leg of a user movement.
+            raise Http404("No user wallet with this id.")
+        form = WalletAdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+            try:
+                entry = services.wallet_adjust(wallet=wallet, amount=amount, reason=reason, operator=request.user)
+            except ApplicationError as exc:
+                # Insufficient funds and the like: nothing was written; say why and keep the form.
+                self.message_user(request, f"Adjustment refused: {exc.detail}", messages.ERROR)
+            else:
+                self.log_change(request, wallet, f"Adjusted by {amount:+} ({reason}).")
+                self.message_user(
+                    request,
+                    f"Adjusted {wallet} by {amount:+}; the balance is now {entry.balance_after}.",
+                    messages.SUCCESS,
+                )
+                change_url = reverse(
+                    f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                    args=[quote(wallet.pk)],
+                    current_app=self.admin_site.name,
+                )
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Adjust the balance of {wallet}",
+            "opts": self.opts,
+            "original": wallet,
+            "form": form,
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/wallets/wallet/adjust.html", context)
 
     @admin.action(description="Freeze selected user wallets", permissions=["freeze"])
     def freeze(self, request, queryset):
@@ -136,3 +241,29 @@ class LedgerEntryAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
     ]
     readonly_fields = fields
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What `manage.py reconcile` found, run by run; written by the command only."""
+
+    list_display = ["started_at", "finished_at", "since", "gateway_checked", "clean", "discrepancy_count"]
+    list_filter = ["clean", "gateway_checked"]
+    date_hierarchy = "started_at"
+    ordering = ["-started_at", "-id"]
+    actions = None
+    fields = [
+        "id",
+        "started_at",
+        "finished_at",
+        "since",
+        "gateway_checked",
+        "clean",
+        "discrepancy_count",
+        "checks",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="results per check")
+    def checks(self, run: ReconciliationRun) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(run.results, indent=2, sort_keys=True))

@@ -1,0 +1,311 @@
+"""The merchants' back office: their products, their sales and their ledger, nobody else's.
+
+Merchants hold no Django model permissions, so every ModelAdmin here decides
+view/add/change/delete from the role and the ownership of the row, and every
+queryset is filtered by `request.user`. A row outside that queryset is a 404,
+by list and by URL alike (Django's admin would otherwise redirect to the index
+saying the object "doesn't exist", which is also a 404 in spirit, but a
+status code is what a test and a crawler can check).
+
+Writes go through the same services as the API: products through
+`catalog.services` (delete is the soft delete), refunds through `order_refund`.
+"""
+
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.html import format_html
+
+from backoffice.sites import is_merchant, merchant_site
+from catalog.exceptions import NotMerchant, NotProductOwner, ProductNotFound
+from catalog.models import Product
+from catalog.selectors import product_list_for_merchant
+from catalog.services import product_create, product_delete, product_update
+from orders.models import Order, OrderStatus, OrderStatusChange, StatusChangeSource
+from orders.selectors import order_list_for_merchant
+from orders.services import order_refund
+from paymentflow.errors import ApplicationError
+from wallets.admin import UUIDSearchMixin
+from wallets.models import LedgerEntry, WalletKind
+
+MINIMUM_PRICE = Decimal("0.01")
+
+# The product fields a merchant edits; the same set the API's PATCH accepts.
+PRODUCT_FIELDS = ["name", "description", "price", "available_units", "is_active"]
+
+
+class MerchantOwnedAdmin(admin.ModelAdmin):
+    """Scope a ModelAdmin to the logged-in merchant's rows; read-only unless a subclass allows more."""
+
+    menu_label = ""
+    list_per_page = 50
+    show_full_result_count = False
+
+    def owner_id(self, obj):
+        raise NotImplementedError
+
+    def owns(self, request, obj) -> bool:
+        return obj is None or self.owner_id(obj) == request.user.id
+
+    def has_module_permission(self, request) -> bool:
+        return is_merchant(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_merchant(request.user) and self.owns(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with this id is yours.")
+        return obj
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": self.menu_label, **(extra_context or {})})
+
+
+@admin.register(Product, site=merchant_site)
+class MerchantProductAdmin(MerchantOwnedAdmin):
+    menu_label = "Products"
+    list_display = ["name", "price", "available_units", "units_sold", "is_active", "created_at", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "description"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
+    fields = [*PRODUCT_FIELDS, "units_supplied", "created_at", "updated_at"]
+    readonly_fields = ["units_supplied", "created_at", "updated_at"]
+    delete_confirmation_template = "merchant/product_delete_confirmation.html"
+    delete_selected_confirmation_template = "merchant/product_delete_selected_confirmation.html"
+
+    def owner_id(self, obj):
+        return obj.merchant_id
+
+    def get_queryset(self, request):
+        # Deleted products are gone for their merchant, as in the API's my-products.
+        return product_list_for_merchant(merchant=request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return is_merchant(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request, obj)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "price":
+            # The database refuses a zero price (CHECK); say so on the field instead.
+            kwargs["min_value"] = MINIMUM_PRICE
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="units sold or held")
+    def units_sold(self, product: Product) -> int:
+        return product.units_supplied - product.available_units
+
+    def save_model(self, request, obj, form, change):
+        data = {field: form.cleaned_data[field] for field in PRODUCT_FIELDS if field in form.cleaned_data}
+        try:
+            if change:
+                saved = product_update(
+                    product_id=obj.pk,
+                    merchant=request.user,
+                    **{field: data[field] for field in form.changed_data if field in data},
+                )
+            else:
+                saved = product_create(merchant=request.user, **data)
+        except ProductNotFound as exc:
+            raise Http404(exc.detail) from exc
+        except (NotMerchant, NotProductOwner) as exc:
+            raise PermissionDenied(exc.detail) from exc
+        # The admin goes on with `obj` (its pk names the redirect and the log entry).
+        for field in Product._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        # A product has no many-to-many fields or inlines; the service wrote everything.
+        pass
+
+    def delete_model(self, request, obj):
+        self._soft_delete(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for product in queryset:
+            self._soft_delete(request, product)
+
+    def _soft_delete(self, request, product: Product) -> None:
+        try:
+            product_delete(product_id=product.pk, merchant=request.user)
+        except ProductNotFound as exc:
+            raise Http404(exc.detail) from exc
+        except NotProductOwner as exc:
+            raise PermissionDenied(exc.detail) from exc
+
+    def get_deleted_objects(self, objs, request):
+        # A soft delete removes nothing else: past orders keep pointing at the row,
+        # so Django's collector (which would stop at those PROTECTed orders) is not asked.
+        products = list(objs)
+        names = [format_html("{}", product) for product in products]
+        return names, {self.opts.verbose_name_plural: len(products)}, set(), []
+
+
+class MerchantStatusChangeInline(admin.TabularInline):
+    model = OrderStatusChange
+    extra = 0
+    can_delete = False
+    # No actor: on a merchant's page that could be a buyer's or an operator's account.
+    fields = ["created_at", "from_status", "to_status", "source", "reason"]
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_merchant(request.user)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order, site=merchant_site)
+class MerchantSaleAdmin(MerchantOwnedAdmin):
+    menu_label = "Sales"
+    list_display = [
+        "created_at",
+        "product_name",
+        "quantity",
+        "unit_price",
+        "total_amount",
+        "fee_amount",
+        "status",
+        "payment_method",
+        "id",
+    ]
+    list_filter = ["status", "payment_method"]
+    search_fields = ["product_name"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
+    fields = [
+        "id",
+        "created_at",
+        "status",
+        "payment_method",
+        "product_name",
+        "unit_price",
+        "quantity",
+        "total_amount",
+        "fee_amount",
+        "currency",
+        "buyer_id",
+        "updated_at",
+    ]
+    readonly_fields = fields
+    inlines = [MerchantStatusChangeInline]
+    actions = ["refund_sales"]
+
+    def owner_id(self, obj):
+        return obj.merchant_id
+
+    def get_queryset(self, request):
+        return order_list_for_merchant(user=request.user)
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return UUIDSearchMixin.with_uuid_matches(results, queryset, search_term, ("id",)), may_have_duplicates
+
+    @admin.display(description="buyer id")
+    def buyer_id(self, order: Order):
+        return order.buyer_id
+
+    def has_refund_permission(self, request) -> bool:
+        return is_merchant(request.user)
+
+    @admin.action(
+        description="Refund selected completed sales (full refund, units back to stock)", permissions=["refund"]
+    )
+    def refund_sales(self, request, queryset):
+        refunded = 0
+        for order in queryset:
+            if order.status != OrderStatus.COMPLETED:
+                self.message_user(
+                    request,
+                    f"Order {order.id} is {order.status}: only completed sales can be refunded.",
+                    messages.WARNING,
+                )
+                continue
+            try:
+                order_refund(
+                    order_id=order.id,
+                    actor=request.user,
+                    source=StatusChangeSource.ADMIN,
+                    reason="Refunded by the merchant",
+                )
+            except ApplicationError as exc:
+                self.message_user(request, f"Order {order.id}: {exc.detail}", messages.ERROR)
+                continue
+            refunded += 1
+            self.log_change(request, order, "Refunded.")
+        if refunded:
+            self.message_user(request, f"Refunded {refunded} sale(s).", messages.SUCCESS)
+
+
+@admin.register(LedgerEntry, site=merchant_site)
+class MerchantLedgerAdmin(MerchantOwnedAdmin):
+    menu_label = "Wallet ledger"
+    list_display = [
+        "sequence",
+        "created_at",
+        "type",
+        "amount",
+        "balance_before",
+        "balance_after",
+        "description",
+        "order_id",
+    ]
+    list_display_links = ["sequence"]
+    list_filter = ["type"]
+    search_fields = ["description"]
+    date_hierarchy = "created_at"
+    ordering = ["-sequence"]
+    fields = [
+        "id",
+        "sequence",
+        "created_at",
+        "type",
+        "amount",
+        "balance_before",
+        "balance_after",
+        "description",
+        "order_id",
+    ]
+    readonly_fields = fields
+    actions = None
+
+    def owner_id(self, obj):
+        return obj.wallet.user_id
+
+    def get_queryset(self, request):
+        return LedgerEntry.objects.filter(wallet__user=request.user, wallet__kind=WalletKind.USER).select_related(
+            "wallet"
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return (
+            UUIDSearchMixin.with_uuid_matches(results, queryset, search_term, ("id", "order_id")),
+            may_have_duplicates,
+        )

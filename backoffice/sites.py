@@ -1,0 +1,102 @@
+"""The two admin sites. Who may enter each is decided here, never by a model permission alone.
+
+- `/admin/` (`admin.site`, an `OperatorAdminSite`): active staff accounts that
+  are not merchants. A merchant is never an operator, even with `is_staff` set,
+  so a seller can never refund or adjust anyone else's money.
+- `/merchant/` (`merchant_site`): active MERCHANT accounts, logging in with the
+  email and password they use for the API. `is_staff` is neither needed nor
+  of any use there; what a merchant sees is scoped by `backoffice.admin`.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts.models import Role
+from backoffice.selectors import merchant_summary, operator_dashboard
+
+
+def is_operator(user) -> bool:
+    return bool(user.is_active and user.is_staff and user.role != Role.MERCHANT)
+
+
+def is_merchant(user) -> bool:
+    return bool(user.is_active and getattr(user, "role", None) == Role.MERCHANT)
+
+
+class OperatorAuthenticationForm(AdminAuthenticationForm):
+    """Django's staff login, refusing merchant accounts as well."""
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if not is_operator(user):
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"], code="invalid_login", params={"username": self.username_field}
+            )
+
+
+class MerchantAuthenticationForm(AuthenticationForm):
+    """Merchants sign in with their API credentials; any other account gets the wrong-credentials answer."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Please enter the email and password of an active merchant account. "
+        "Note that both fields may be case-sensitive.",
+    }
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if not is_merchant(user):
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"], code="invalid_login", params={"username": self.username_field}
+            )
+
+
+class OperatorAdminSite(admin.AdminSite):
+    site_header = "Payment Flow operations"
+    site_title = "Payment Flow operations"
+    index_title = "Operations"
+    site_url = None
+    index_template = "admin/operator_index.html"
+    login_form = OperatorAuthenticationForm
+
+    def has_permission(self, request) -> bool:
+        return is_operator(request.user)
+
+    def index(self, request, extra_context=None):
+        return super().index(request, {"dashboard": operator_dashboard(), **(extra_context or {})})
+
+
+class MerchantAdminSite(admin.AdminSite):
+    site_header = "Payment Flow merchant"
+    site_title = "Payment Flow merchant"
+    index_title = "Your shop"
+    site_url = None
+    index_template = "merchant/index.html"
+    login_template = "merchant/login.html"
+    login_form = MerchantAuthenticationForm
+    # The nav sidebar repeats the three links of the index; one less thing to scope.
+    enable_nav_sidebar = False
+
+    def has_permission(self, request) -> bool:
+        return is_merchant(request.user)
+
+    def get_log_entries(self, request):
+        # The login page renders without a user; "recent actions" are only ever one's own.
+        return super().get_log_entries(request).filter(user_id=request.user.pk)
+
+    def get_app_list(self, request, app_label=None):
+        # Merchants think in products, sales and ledger, not in our app names:
+        # each model is listed under the label its ModelAdmin gives it.
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            for model in app["models"]:
+                model["name"] = self.get_model_admin(model["model"]).menu_label
+        return app_list
+
+    def index(self, request, extra_context=None):
+        return super().index(request, {"summary": merchant_summary(merchant=request.user), **(extra_context or {})})
+
+
+merchant_site = MerchantAdminSite(name="merchant")
