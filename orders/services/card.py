@@ -68,6 +68,9 @@ def order_expire(*, order_id: UUID, source: str = StatusChangeSource.COMMAND) ->
             if intent.status in PAYMENT_IN_FLIGHT:
                 return order
             gateway.payment_intent_cancel(payment_intent_id=order.payment_intent_id)
+        except gateway.PaymentIntentNotCancelable:
+            # Paid between our look and the cancel: the webhook completes it.
+            return order
         except (gateway.GatewayError, gateway.GatewayUnavailable):
             logger.warning("Could not cancel PaymentIntent of order %s; expiring it anyway", order.id)
     return _release_pending(
