@@ -1,41 +1,20 @@
 """Races on accounts: one refresh token honoured once, one email registered once."""
 
-import threading
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import User
 from accounts.services import token_pair_for
 from accounts.tests.factories import UserFactory
+from paymentflow.tests.threads import run_together
 
 THREADS = 8
 
 
 def race(path: str, body: dict) -> list[int]:
     """POST the same body from THREADS threads released together; return the sorted statuses."""
-    barrier = threading.Barrier(THREADS)
-    statuses: list[int] = []
-    lock = threading.Lock()
-
-    def worker():
-        try:
-            client = APIClient()
-            barrier.wait()
-            response = client.post(path, body, format="json")
-            with lock:
-                statuses.append(response.status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return sorted(statuses)
+    return sorted(run_together(THREADS, lambda _i: APIClient().post(path, body, format="json").status_code))
 
 
 @pytest.mark.django_db(transaction=True)

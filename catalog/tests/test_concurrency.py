@@ -1,41 +1,16 @@
 """Stock races against real PostgreSQL: threads released together by a barrier."""
 
-import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from catalog.exceptions import OutOfStock
 from catalog.services import product_release_units, product_take_units, product_update
 from catalog.tests.factories import ProductFactory
+from paymentflow.tests.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run `work(i)` in `count` threads started at the same instant; return results or exceptions."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = work(index)
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def test_fifty_buyers_for_ten_units_exactly_ten_succeed(api_client):

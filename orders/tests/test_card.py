@@ -3,7 +3,6 @@
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from collections import Counter
@@ -12,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -20,6 +18,7 @@ from catalog.tests.factories import ProductFactory
 from orders.models import Order, OrderStatus, OrderStatusChange, WebhookEvent, WebhookOutcome
 from orders.tests.helpers import assert_ledger_balanced, balance, entries_for_order, funded_buyer, platform_revenue
 from paymentflow.tests.localstripe import CARD_DECLINED, confirm_payment_intent, stripe_test_client
+from paymentflow.tests.threads import run_together
 from wallets.models import LedgerEntry, WalletKind
 
 ORDERS = "/api/v1/orders"
@@ -306,21 +305,7 @@ def test_concurrent_deliveries_of_one_event_credit_once(stripe_settings, setting
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user=buyer).access}")
     order = Order.objects.get(id=card_order(client, product).json()["id"])
     body, header = signed_event(settings, event_type="payment_intent.succeeded", intent=succeeded_intent(order))
-    barrier = threading.Barrier(10)
-    results = []
-
-    def deliver():
-        try:
-            barrier.wait(timeout=10)
-            results.append(post_event(APIClient(), body, header).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(10, lambda _i: post_event(APIClient(), body, header).status_code)
 
     assert Counter(results) == {200: 10}
     assert WebhookEvent.objects.count() == 1

@@ -1,24 +1,19 @@
 """Races the purchase and refund paths claim to survive, run against real PostgreSQL with threads."""
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.services import token_pair_for
 from catalog.tests.factories import ProductFactory
 from orders.models import Order, OrderStatus
 from orders.tests.helpers import assert_ledger_balanced, balance, funded_buyer
+from paymentflow.tests.threads import run_together
 from wallets.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# PostgreSQL allows 100 connections; leave room for the test's own and for others.
-MAX_THREADS = 32
 
 
 def client_for(user) -> APIClient:
@@ -28,24 +23,8 @@ def client_for(user) -> APIClient:
 
 
 def race(calls):
-    """Run the callables from up to MAX_THREADS threads released together; return all their results.
-
-    With more calls than threads, each thread runs its share back to back, so
-    the race stays as tight as the connection limit allows.
-    """
-    workers = min(len(calls), MAX_THREADS)
-    shares = [calls[i::workers] for i in range(workers)]
-    barrier = threading.Barrier(workers)
-
-    def run(share):
-        try:
-            barrier.wait(timeout=30)
-            return [call() for call in share]
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return [result for results in pool.map(run, shares) for result in results]
+    """Run the zero-argument callables as one race; return their results in order."""
+    return run_together(len(calls), lambda i: calls[i]())
 
 
 def purchase_call(client, product, quantity=1):

@@ -15,9 +15,9 @@ from accounts.services import token_pair_for
 from accounts.tests.factories import UserFactory
 from paymentflow.idempotency import _claim, _Fingerprint
 from paymentflow.models import IdempotencyKey
+from paymentflow.tests.threads import run_together
 from wallets.models import LedgerEntry, Wallet
 from wallets.tests.factories import assert_ledger_consistent, wallet_of
-from wallets.tests.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
