@@ -1,7 +1,18 @@
-from django.contrib import admin, messages
+"""Operators' view of orders and of the payments webhook inbox.
 
-from orders.models import Order, OrderStatusChange, StatusChangeSource
+Both are read-only: an order's status only moves through `orders.services`
+(the refund action calls `order_refund`, as the API does, so the same locks and
+checks apply), and a webhook event only through the inbox's own processing.
+Nothing here can be deleted: orders and events are part of the money trail.
+"""
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from orders.models import Order, OrderStatusChange, StatusChangeSource, WebhookEvent, WebhookOutcome
 from orders.services import order_refund
+from orders.services.webhooks import webhook_event_reprocess
 from paymentflow.errors import ApplicationError
 
 
@@ -16,6 +27,9 @@ class OrderStatusChangeInline(admin.TabularInline):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -40,25 +54,97 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["buyer", "merchant"]
     inlines = [OrderStatusChangeInline]
     actions = ["refund_orders"]
-    exclude = ["payment_client_secret"]
+
+    def get_fields(self, request, obj=None):
+        # Never the client secret: it lets whoever holds it confirm the card payment.
+        return self.get_readonly_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Order._meta.fields if f.name != "payment_client_secret"]
+        return [*(f.name for f in Order._meta.fields if f.name != "payment_client_secret"), "ledger"]
+
+    @admin.display(description="ledger")
+    def ledger(self, order: Order) -> str:
+        url = reverse("admin:wallets_journal_changelist", current_app=self.admin_site.name)
+        return format_html('<a href="{}?q={}">journals of this order</a>', url, order.pk)
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # View-only: saving the form would write back a status read without a lock.
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Refund selected orders (full refund, units back to stock)")
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm("orders.change_order")
+
+    @admin.action(description="Refund selected orders (full refund, units back to stock)", permissions=["refund"])
     def refund_orders(self, request, queryset):
         refunded = 0
         for order in queryset:
             try:
                 order_refund(order_id=order.id, actor=request.user, source=StatusChangeSource.ADMIN)
-                refunded += 1
             except ApplicationError as exc:
                 self.message_user(request, f"Order {order.id}: {exc.detail}", level=messages.ERROR)
+                continue
+            refunded += 1
+            self.log_change(request, order, "Refunded.")
         if refunded:
             self.message_user(request, f"Refunded {refunded} order(s).", level=messages.SUCCESS)
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """The inbox, read-only; a failed event can be processed again once its cause is fixed."""
+
+    list_display = ["received_at", "type", "outcome", "event_id", "order", "attempts", "processed_at"]
+    list_filter = ["outcome", "type", "provider"]
+    search_fields = ["event_id", "order__id", "detail"]
+    date_hierarchy = "received_at"
+    ordering = ["-received_at", "-id"]
+    list_select_related = ["order"]
+    show_full_result_count = False
+    actions = ["reprocess"]
+    fields = [
+        "id",
+        "provider",
+        "event_id",
+        "type",
+        "outcome",
+        "detail",
+        "order",
+        "attempts",
+        "received_at",
+        "processed_at",
+        "payload",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_reprocess_permission(self, request) -> bool:
+        return request.user.has_perm("orders.change_webhookevent")
+
+    @admin.action(description="Reprocess selected failed or unprocessed events", permissions=["reprocess"])
+    def reprocess(self, request, queryset):
+        done = {}
+        for event in queryset.exclude(outcome__in=[WebhookOutcome.PROCESSED, WebhookOutcome.IGNORED]):
+            event = webhook_event_reprocess(event_pk=event.pk)
+            done[event.outcome] = done.get(event.outcome, 0) + 1
+            self.log_change(request, event, f"Reprocessed: {event.outcome}.")
+        skipped = len(queryset) - sum(done.values())
+        if done:
+            outcomes = ", ".join(f"{count} {outcome.lower()}" for outcome, count in sorted(done.items()))
+            level = messages.WARNING if WebhookOutcome.FAILED in done else messages.SUCCESS
+            self.message_user(request, f"Reprocessed {sum(done.values())} event(s): {outcomes}.", level)
+        if skipped:
+            self.message_user(request, f"{skipped} event(s) skipped: already processed or ignored.", messages.INFO)

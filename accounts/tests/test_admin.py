@@ -101,3 +101,41 @@ def test_operator_edits_an_email_into_its_lower_case_form(client, operator, user
     user.refresh_from_db()
     assert user.email == "renamed@example.com"
     assert user.is_active
+
+
+def test_the_user_page_links_to_the_wallet(client, operator, user):
+    wallet_id = user.wallet.id
+    client.force_login(operator)
+
+    change = client.get(f"/admin/accounts/user/{user.pk}/change/")
+    listing = client.get("/admin/accounts/user/", {"role__exact": "USER"})
+
+    assert f"/admin/wallets/wallet/{wallet_id}/change/".encode() in change.content
+    assert f"/admin/wallets/wallet/{wallet_id}/change/".encode() in listing.content
+
+
+def test_a_posted_password_hash_is_ignored(client, operator, user):
+    hash_before = user.password
+    client.force_login(operator)
+
+    response = client.post(
+        f"/admin/accounts/user/{user.pk}/change/",
+        {
+            "email": user.email,
+            "role": user.role,
+            "is_active": "on",
+            "password": "bcrypt_sha256$$2b$12$forgedforgedforgedforgedforgedforgedforgedforgedforge",
+        },
+    )
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.password == hash_before
+
+
+def test_accounts_are_deactivated_never_deleted(client, operator, user):
+    client.force_login(operator)
+
+    assert client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert b"delete_selected" not in client.get("/admin/accounts/user/").content
+    assert User.objects.filter(pk=user.pk).exists()
