@@ -34,10 +34,7 @@ class WalletViewSet(viewsets.GenericViewSet):
     @idempotent
     @action(detail=False, methods=["post"], problem_statuses=(409,))
     def deposit(self, request):
-        serializer = AmountSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        entry = services.wallet_deposit(user=request.user, **serializer.validated_data)
-        return Response(TransactionSerializer(entry).data, status=status.HTTP_201_CREATED)
+        return self._move_money(request, services.wallet_deposit)
 
     @extend_schema(
         operation_id="wallet_withdraw",
@@ -52,9 +49,14 @@ class WalletViewSet(viewsets.GenericViewSet):
     @idempotent
     @action(detail=False, methods=["post"], problem_statuses=(409,))
     def withdraw(self, request):
+        return self._move_money(request, services.wallet_withdraw)
+
+    @staticmethod
+    def _move_money(request, service) -> Response:
+        """Validate `{amount, description?}`, run the deposit or withdrawal service, answer its entry."""
         serializer = AmountSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        entry = services.wallet_withdraw(user=request.user, **serializer.validated_data)
+        entry = service(user=request.user, **serializer.validated_data)
         return Response(TransactionSerializer(entry).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
