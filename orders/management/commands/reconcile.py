@@ -1,0 +1,217 @@
+"""Prove the books balance: run every reconciliation check, report, record the run.
+
+Exit codes: 0 clean, 1 discrepancies found, 2 the run could not complete
+(bad arguments, database or gateway error). Nothing is ever corrected here:
+an operator fixes a discrepancy with an ADJUSTMENT (`wallets.services.wallet_adjust`).
+"""
+
+import argparse
+import json
+from datetime import datetime, time
+from time import monotonic
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.db import DatabaseError
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from tqdm import tqdm
+
+from orders.reconciliation import GATEWAY_CHECK, ORDER_CHECKS
+from paymentflow import gateway
+from wallets.models import ReconciliationRun
+from wallets.reconciliation import LEDGER_CHECKS, Check, CheckResult, read_only_snapshot
+
+# Bumped when a key of the --json document changes meaning or goes away.
+JSON_SCHEMA_VERSION = 1
+
+EXIT_DISCREPANCIES = 1
+EXIT_INCOMPLETE = 2
+
+
+def parse_since(value: str) -> datetime:
+    """Parse `--since`: an ISO 8601 date or datetime; without an offset it is in TIME_ZONE."""
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None and (day := parse_date(value)) is not None:
+            parsed = datetime.combine(day, time.min)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 date or datetime (e.g. 2025-01-31T00:00Z)")
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+
+class _RawWriter:
+    """Let tqdm redraw its bar through an OutputWrapper, which would end every write with a newline."""
+
+    def __init__(self, wrapper: OutputWrapper):
+        self._wrapper = wrapper
+
+    def write(self, text: str) -> None:
+        self._wrapper.write(text, ending="")
+
+    def flush(self) -> None:
+        self._wrapper.flush()
+
+
+class _Progress:
+    """A tqdm bar on a terminal; one plain line per finished check otherwise (cron mail, pipes, CI logs)."""
+
+    def __init__(self, stream: OutputWrapper, *, total: int, quiet: bool):
+        self._stream, self._total, self._quiet = stream, total, quiet
+        self._bar = None
+        if not quiet and stream.isatty():
+            self._bar = tqdm(total=total, file=_RawWriter(stream), unit="check", leave=False, dynamic_ncols=True)
+
+    def started(self, check: Check) -> None:
+        if self._bar is not None:
+            self._bar.set_description(check.name)
+
+    def finished(self, index: int, result: CheckResult, seconds: float) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+        elif not self._quiet:
+            outcome = "ok" if result.ok else f"{result.count} discrepancies"
+            self._stream.write(f"reconcile [{index}/{self._total}] {result.name}: {outcome} ({seconds:.2f} s)")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+class Command(BaseCommand):
+    help = (
+        "Check that the books balance: wallet balances against their entries, zero-sum journals, balance "
+        "chains, orders against their journals, stock against live orders, stale pending orders, and with "
+        "--gateway the card payments in Stripe. Read-only (it records the run, nothing else). "
+        "Exit code 0 clean, 1 discrepancies, 2 could not complete."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--since",
+            type=parse_since,
+            help="Only judge journals, entries and orders created at or after this ISO 8601 date/datetime "
+            "(e.g. 2025-01-31 or 2025-01-31T12:00:00Z). Wallet balances, the ledger total, stock and "
+            "pending orders are always checked in full.",
+        )
+        parser.add_argument(
+            "--gateway",
+            action="store_true",
+            dest="with_gateway",
+            help="Also compare card orders with their PaymentIntents and refunds in Stripe (one or two API "
+            "calls per card order; combine with --since on a large history).",
+        )
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            dest="as_json",
+            help="Print one JSON document (schema in the README) on stdout instead of the report.",
+        )
+
+    def handle(self, *args, since: datetime | None, with_gateway: bool, as_json: bool, verbosity: int, **options):
+        if with_gateway and not gateway.gateway_is_configured():
+            raise CommandError(
+                "--gateway needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET.", returncode=EXIT_INCOMPLETE
+            )
+        database_checks = (*LEDGER_CHECKS, *ORDER_CHECKS)
+        checks = (*database_checks, GATEWAY_CHECK) if with_gateway else database_checks
+        started_at, clock = timezone.now(), monotonic()
+        progress = _Progress(self.stderr, total=len(checks), quiet=verbosity == 0)
+        reports: list[dict[str, Any]] = []
+        try:
+            with read_only_snapshot():
+                for check in database_checks:
+                    reports.append(self._run(check, since=since, index=len(reports) + 1, progress=progress))
+            if with_gateway:
+                # Outside the snapshot: a long series of Stripe calls should not hold a transaction open.
+                reports.append(self._run(GATEWAY_CHECK, since=since, index=len(reports) + 1, progress=progress))
+        except DatabaseError as exc:
+            raise CommandError(f"Reconciliation could not complete: {exc}", returncode=EXIT_INCOMPLETE) from exc
+        except (gateway.GatewayError, gateway.GatewayUnavailable) as exc:
+            raise CommandError(
+                f"Reconciliation could not complete: the gateway check failed ({exc.detail}).",
+                returncode=EXIT_INCOMPLETE,
+            ) from exc
+        finally:
+            progress.close()
+        finished_at = timezone.now()
+
+        discrepancies = sum(report["count"] for report in reports)
+        run = ReconciliationRun.objects.create(
+            started_at=started_at,
+            finished_at=finished_at,
+            since=since,
+            gateway_checked=with_gateway,
+            clean=discrepancies == 0,
+            discrepancy_count=discrepancies,
+            results={report["name"]: {k: v for k, v in report.items() if k != "name"} for report in reports},
+        )
+        document = {
+            "schema_version": JSON_SCHEMA_VERSION,
+            "run_id": run.id,
+            "clean": run.clean,
+            "discrepancy_count": discrepancies,
+            "started_at": started_at.isoformat(),
+            "finished_at": finished_at.isoformat(),
+            "duration_seconds": round(monotonic() - clock, 3),
+            "since": since.isoformat() if since else None,
+            "gateway_checked": with_gateway,
+            "checks": reports,
+        }
+        if as_json:
+            self.stdout.write(json.dumps(document, indent=2))
+        else:
+            self._write_report(document)
+        if not run.clean:
+            failed = sum(1 for report in reports if not report["ok"])
+            raise CommandError(
+                f"{discrepancies} discrepancies in {failed} of {len(reports)} checks (run {run.id}).",
+                returncode=EXIT_DISCREPANCIES,
+            )
+
+    def _run(self, check: Check, *, since: datetime | None, index: int, progress: _Progress) -> dict[str, Any]:
+        progress.started(check)
+        clock = monotonic()
+        result = check.run(since=since)
+        seconds = monotonic() - clock
+        progress.finished(index, result, seconds)
+        return {
+            "name": result.name,
+            "description": check.description,
+            "scope": "since" if since and check.windowed else "all",
+            "entity": result.entity,
+            "ok": result.ok,
+            "count": result.count,
+            "examples": list(result.examples),
+            "detail": result.detail,
+            "seconds": round(seconds, 3),
+        }
+
+    def _write_report(self, document: dict[str, Any]) -> None:
+        scope = f"since {document['since']}" if document["since"] else "whole ledger"
+        gateway_note = "with" if document["gateway_checked"] else "without"
+        self.stdout.write(f"Reconciliation run {document['run_id']}: {scope}, {gateway_note} the gateway check")
+        width = max(len(report["name"]) for report in document["checks"])
+        for report in document["checks"]:
+            mark = self.style.SUCCESS("ok  ") if report["ok"] else self.style.ERROR("FAIL")
+            scope_note = " (since)" if report["scope"] == "since" else ""
+            self.stdout.write(
+                f"  {mark} {report['name']:<{width}} {report['count']:>8}  {report['description']}{scope_note}"
+            )
+            if report["examples"]:
+                more = ", …" if report["count"] > len(report["examples"]) else ""
+                self.stdout.write(f"       {report['entity']}: {', '.join(report['examples'])}{more}")
+            if report["detail"]:
+                self.stdout.write(f"       {report['detail']}")
+        seconds = document["duration_seconds"]
+        if document["clean"]:
+            self.stdout.write(self.style.SUCCESS(f"Clean: {len(document['checks'])} checks passed in {seconds:.2f} s."))
+        else:
+            self.stdout.write(
+                self.style.ERROR(
+                    f"{document['discrepancy_count']} discrepancies ({seconds:.2f} s). Nothing was changed: "
+                    "correct balances with an ADJUSTMENT (wallets.services.wallet_adjust)."
+                )
+            )
