@@ -1,0 +1,171 @@
+"""Both back offices driven in headless Chromium (Debian's) against a live server.
+
+Each test also saves a screenshot of its back office's index page into docs/,
+for the README. One browser serves the whole module; each test gets a fresh
+context (its own cookies).
+"""
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+from playwright.sync_api import Page, sync_playwright
+
+from accounts.tests.factories import DEFAULT_PASSWORD, MerchantFactory, UserFactory
+from catalog.models import Product
+from catalog.tests.factories import ProductFactory
+from orders.models import Order, OrderStatus, PaymentMethod
+from orders.services import order_purchase
+from wallets.models import EntryType, Journal, JournalKind, ReconciliationRun
+from wallets.tests.factories import fund_wallet, wallet_of
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+DOCS = Path(settings.BASE_DIR) / "docs"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's browser with `apt-get install -y chromium`.")
+    with pytest.MonkeyPatch.context() as patch:
+        # Playwright's sync API keeps an asyncio loop in this thread; the ORM calls
+        # the tests make between browser steps are ordinary synchronous code.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def log_in(page: Page, path: str, email: str) -> None:
+    page.goto(path)
+    page.fill("#id_username", email)
+    page.fill("#id_password", DEFAULT_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")
+
+
+def assert_admin_css_loaded(page: Page) -> None:
+    loaded = page.evaluate(
+        """() => [...document.styleSheets].some(
+            (sheet) => sheet.href && sheet.href.includes("admin/css/base.css") && sheet.cssRules.length > 0)"""
+    )
+    assert loaded, "the admin stylesheet did not load"
+
+
+def run_action(page: Page, action: str) -> None:
+    page.check("input[name=_selected_action]")
+    page.select_option("select[name=action]", action)
+    page.click("button[name=index]")
+    page.wait_for_selector("ul.messagelist")
+
+
+def screenshot(page: Page, name: str) -> None:
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / name))
+
+
+def test_an_operator_freezes_a_wallet_and_posts_an_adjustment(page):
+    operator = UserFactory(email="operator@example.com", is_staff=True, is_superuser=True)
+    customer = UserFactory(email="ada@example.com")
+    fund_wallet(customer, "100.00")
+    shop = MerchantFactory(email="shop@example.com")
+    order_purchase(
+        buyer=customer,
+        product_id=ProductFactory(merchant=shop, name="Field guide", price=Decimal("12.50")).id,
+        quantity=2,
+        method=PaymentMethod.WALLET,
+    )
+    now = timezone.now()
+    ReconciliationRun.objects.create(started_at=now, finished_at=now, clean=True)
+
+    log_in(page, "/admin/", "operator@example.com")
+    assert_admin_css_loaded(page)
+    assert page.inner_text("#site-name") == "Payment Flow operations"
+
+    page.goto("/admin/wallets/wallet/?q=ada@example.com")
+    run_action(page, "freeze")
+    assert "1 wallet(s) frozen." in page.inner_text("ul.messagelist")
+    assert wallet_of(customer).is_frozen
+
+    page.click("#result_list a:has-text('Wallet of ada@example.com')")
+    page.click("text=Adjust balance")
+    page.fill("#id_amount", "-5.00")
+    page.fill("#id_reason", "Duplicate delivery fee")
+    page.click("input[name=_adjust]")
+    page.wait_for_selector("ul.messagelist")
+    assert "the balance is now 70.00" in page.inner_text("ul.messagelist")
+
+    wallet = wallet_of(customer)
+    assert (wallet.balance, wallet.is_frozen) == (Decimal("70.00"), True)
+    journal = Journal.objects.get(kind=JournalKind.ADJUSTMENT)
+    assert (journal.created_by, journal.description) == (operator, "Duplicate delivery fee")
+    assert journal.entries.get(wallet=wallet).type == EntryType.ADJUSTMENT
+
+    page.goto("/admin/")
+    assert page.inner_text("#sales-today .pf-figure") == "1"
+    assert page.inner_text("#frozen-wallets .pf-figure") == "1"
+    screenshot(page, "admin-operator.png")
+
+
+def test_a_merchant_creates_a_product_sees_a_sale_and_refunds_it(page):
+    merchant = MerchantFactory(email="shop@example.com")
+    buyer = UserFactory(email="ada@example.com")
+    fund_wallet(buyer, "100.00")
+
+    log_in(page, "/merchant/", "shop@example.com")
+    assert_admin_css_loaded(page)
+    assert page.inner_text("#site-name") == "Payment Flow merchant"
+
+    page.goto("/merchant/catalog/product/add/")
+    page.fill("#id_name", "Field guide to birds")
+    page.fill("#id_description", "Every bird of the valley, with calls.")
+    page.fill("#id_price", "12.50")
+    page.fill("#id_available_units", "40")
+    page.click("input[name=_save]")
+    page.wait_for_selector("ul.messagelist")
+    product = Product.objects.get(name="Field guide to birds")
+    assert (product.merchant, product.price, product.available_units) == (merchant, Decimal("12.50"), 40)
+
+    order = order_purchase(buyer=buyer, product_id=product.id, quantity=2, method=PaymentMethod.WALLET)
+    page.goto("/merchant/orders/order/")
+    assert "Field guide to birds" in page.inner_text("#result_list")
+    run_action(page, "refund_sales")
+    assert "Refunded 1 sale(s)." in page.inner_text("ul.messagelist")
+
+    order.refresh_from_db()
+    product.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert wallet_of(merchant).balance == Decimal("0.00")
+    assert wallet_of(buyer).balance == Decimal("100.00")
+    assert product.available_units == 40
+
+    order_purchase(buyer=buyer, product_id=product.id, quantity=3, method=PaymentMethod.WALLET)
+    page.goto("/merchant/")
+    assert page.inner_text("#units-sold .pf-figure") == "3"
+    assert page.inner_text("#balance .pf-figure") == "37.50 USD"
+    assert Order.objects.filter(merchant=merchant).count() == 2
+    screenshot(page, "admin-merchant.png")
