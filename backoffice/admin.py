@@ -2,10 +2,10 @@
 
 Merchants hold no Django model permissions, so every ModelAdmin here decides
 view/add/change/delete from the role and the ownership of the row, and every
-queryset is filtered by `request.user`. A row outside that queryset is a 404,
-by list and by URL alike (Django's admin would otherwise redirect to the index
-saying the object "doesn't exist", which is also a 404 in spirit, but a
-status code is what a test and a crawler can check).
+queryset is filtered by `request.user`. A row outside that queryset is never
+listed and is a 404 by URL (Django's admin would redirect to the index with a
+"doesn't exist" message instead), whether it belongs to another merchant or
+does not exist at all, so ids tell nothing.
 
 Writes go through the same services as the API: products through
 `catalog.services` (delete is the soft delete), refunds through `order_refund`.

@@ -22,6 +22,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from paymentflow.errors import ApplicationError
+from paymentflow.money import quantize
 from wallets import services
 from wallets.models import Journal, LedgerEntry, ReconciliationRun, Wallet
 
@@ -76,7 +77,8 @@ class WalletAdjustmentForm(forms.Form):
         amount = self.cleaned_data["amount"]
         if amount == 0:
             raise forms.ValidationError("An adjustment cannot be zero.")
-        return amount
+        # "-5" and "-5.00" are one amount; messages and the journal show it with cents.
+        return quantize(amount)
 
 
 @admin.register(Wallet)
@@ -106,7 +108,8 @@ class WalletAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="ledger entries")
     def ledger(self, wallet: Wallet) -> str:
         url = reverse("admin:wallets_ledgerentry_changelist", current_app=self.admin_site.name)
-        return format_html('<a href="{}?wallet__id__exact={}">{} entries</a>', url, wallet.pk, wallet.entry_count)
+        label = "1 entry" if wallet.entry_count == 1 else f"{wallet.entry_count} entries"
+        return format_html('<a href="{}?wallet__id__exact={}">{}</a>', url, wallet.pk, label)
 
     def has_freeze_permission(self, request) -> bool:
         return request.user.has_perm("wallets.change_wallet")

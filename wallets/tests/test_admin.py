@@ -132,7 +132,7 @@ def test_the_wallet_page_links_to_the_adjustment_form(adjusting_client, funded_u
     assert b"25.00" in form.content
 
 
-@pytest.mark.parametrize(("amount", "balance"), [("12.50", "37.50"), ("-25.00", "0.00")])
+@pytest.mark.parametrize(("amount", "balance"), [("12.50", "37.50"), ("-25.00", "0.00"), ("-5", "20.00")])
 def test_an_adjustment_posts_a_balanced_journal_with_the_operator(
     adjusting_client, operator, funded_user, amount, balance
 ):
@@ -190,11 +190,11 @@ def test_an_invalid_adjustment_is_a_form_error_and_changes_nothing(adjusting_cli
 def test_an_adjustment_below_zero_is_an_error_message_and_changes_nothing(adjusting_client, funded_user):
     wallet = wallet_of(funded_user)
 
-    response = adjusting_client.post(adjust_url(wallet), {"amount": "-25.01", "reason": "Too much"})
+    response = adjusting_client.post(adjust_url(wallet), {"amount": "-26", "reason": "Too much"})
 
     assert response.status_code == 200
     assert [message.level_tag for message in response.context["messages"]] == ["error"]
-    assert b"25.00 is less than 25.01" in response.content
+    assert b"25.00 is less than 26.00" in response.content
     assert wallet_of(funded_user).balance == Decimal("25.00")
     assert not Journal.objects.filter(kind=JournalKind.ADJUSTMENT).exists()
 
