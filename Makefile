@@ -31,7 +31,8 @@ run: venv .env
 	@echo ""
 	@echo "  API          http://127.0.0.1:$(PORT)/api/v1/"
 	@echo "  API docs     http://127.0.0.1:$(PORT)/api/v1/docs"
-	@echo "  Admin        http://127.0.0.1:$(PORT)/admin/   (create an operator: $(BIN)/python manage.py createsuperuser)"
+	@echo "  Operators    http://127.0.0.1:$(PORT)/admin/   (create one: $(BIN)/python manage.py createsuperuser)"
+	@echo "  Merchants    http://127.0.0.1:$(PORT)/merchant/   (log in with a MERCHANT account's API credentials)"
 	@echo ""
 	$(BIN)/gunicorn paymentflow.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
 

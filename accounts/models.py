@@ -45,7 +45,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(default=False, help_text="Can log in to the operators' back office (/admin/).")
+    is_staff = models.BooleanField(
+        default=False,
+        help_text="Operators: can log in to /admin/ (never a MERCHANT; it grants nothing in /merchant/).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
