@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrations-check venv clean
+.PHONY: run test lint format migrations-check venv clean bench
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ lint: venv
 format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Performance benchmarks against baselines measured in the same run (bench/RESULTS.md).
+# Needs PostgreSQL and Redis as for the tests; installs wrk/pgbench if missing. Not part of CI.
+bench: venv
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 migrations-check: venv
 	DJANGO_SECRET_KEY=makemigrations-check $(BIN)/python manage.py makemigrations --check --dry-run

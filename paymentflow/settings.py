@@ -65,6 +65,12 @@ MIDDLEWARE = [
     "djangorestframework_camel_case.middleware.CamelCaseMiddleWare",
 ]
 
+# `make bench` only: mounts GET /api/v1/bench/ok (the framework's floor) and adds a
+# Server-Timing header to every response (paymentflow/bench.py). Never in production.
+BENCH = env.bool("BENCH", default=False)
+if BENCH:
+    MIDDLEWARE.insert(0, "paymentflow.bench.ServerTimingMiddleware")
+
 ROOT_URLCONF = "paymentflow.urls"
 WSGI_APPLICATION = "paymentflow.wsgi.application"
 

@@ -34,6 +34,11 @@ api_patterns = [
     path("", include("orders.urls")),
 ]
 
+if settings.BENCH:
+    from paymentflow import bench
+
+    api_patterns.append(path("bench/ok", bench.ok, name="bench-ok"))
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("merchant/", merchant_site.urls),
