@@ -7,10 +7,11 @@ only a count and the first few offending ids come back, nothing is written.
 # ruff: noqa: S608 - the SQL is assembled from constant fragments; every value is a bound parameter.
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from rest_framework import status
 
@@ -27,6 +28,8 @@ from wallets.reconciliation import (
     sql_datetime,
     sql_uuid,
 )
+
+GATEWAY_PAGE_SIZE = 500
 
 # Refunds that have returned, or are returning, the money; failed and canceled ones have not.
 _REFUND_LIVE_STATUSES = ("succeeded", "pending", "requires_action")
@@ -239,15 +242,31 @@ def _gateway_discrepancy(*, order_status: str, payment_intent_id: str | None, to
     return None
 
 
+def _in_pages(orders: QuerySet[Order]) -> Iterator[tuple]:
+    """Yield (id, status, payment_intent_id, total_amount, currency) by id, one page in memory at a time.
+
+    Keyset pages rather than a server-side cursor: no cursor or transaction
+    stays open across the Stripe calls, and an error half-way leaves nothing behind.
+    """
+    page = orders.order_by("id").values_list("id", "status", "payment_intent_id", "total_amount", "currency")
+    last_id = None
+    while True:
+        rows = list((page.filter(id__gt=last_id) if last_id else page)[:GATEWAY_PAGE_SIZE])
+        yield from rows
+        if len(rows) < GATEWAY_PAGE_SIZE:
+            return
+        last_id = rows[-1][0]
+
+
 def check_gateway_payments(*, since: datetime | None = None) -> CheckResult:
     """Card orders that Stripe does not back: COMPLETED ones need a `succeeded` PaymentIntent of the same
     amount and currency, REFUNDED ones that too and refunds covering the whole amount.
 
     The one check that is not a single statement: each order means a call to
-    Stripe (two for a refunded one). The orders are streamed from a server-side
-    cursor and only counters and the first ids are kept, so memory stays flat;
-    the time grows with the number of card orders, which `since` bounds (orders
-    created or changed since). Raises GatewayUnavailable without Stripe keys and
+    Stripe (two for a refunded one). The orders are read in pages of
+    GATEWAY_PAGE_SIZE and only counters and the first ids are kept, so memory
+    stays flat; the time grows with the number of card orders, which `since`
+    bounds (orders created or changed since). Raises GatewayUnavailable without Stripe keys and
     GatewayError when Stripe cannot be reached: then nothing can be concluded.
     """
     orders = Order.objects.filter(
@@ -255,13 +274,8 @@ def check_gateway_payments(*, since: datetime | None = None) -> CheckResult:
     )
     if since:
         orders = orders.filter(Q(created_at__gte=since) | Q(updated_at__gte=since))
-    rows = (
-        orders.order_by("id")
-        .values_list("id", "status", "payment_intent_id", "total_amount", "currency")
-        .iterator(chunk_size=500)
-    )
     count, examples, reasons = 0, [], Counter()
-    for order_id, order_status, payment_intent_id, total, currency in rows:
+    for order_id, order_status, payment_intent_id, total, currency in _in_pages(orders):
         reason = _gateway_discrepancy(
             order_status=order_status, payment_intent_id=payment_intent_id, total=total, currency=currency
         )

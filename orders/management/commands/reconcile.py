@@ -62,7 +62,8 @@ class _Progress:
         self._stream, self._total, self._quiet = stream, total, quiet
         self._bar = None
         if not quiet and stream.isatty():
-            self._bar = tqdm(total=total, file=_RawWriter(stream), unit="check", leave=False, dynamic_ncols=True)
+            # A redraw per check: there are only a handful.
+            self._bar = tqdm(total=total, file=_RawWriter(stream), unit="check", leave=False, mininterval=0)
 
     def started(self, check: Check) -> None:
         if self._bar is not None:
