@@ -12,7 +12,9 @@ class OrderCreateSerializer(serializers.Serializer):
 
 
 class OrderListQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    # `?status=` (empty) lists every status, as an empty optional query value does everywhere;
+    # allow_blank documents that "" in the schema's enum.
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False, allow_blank=True)
 
 
 class PaymentSerializer(serializers.Serializer):

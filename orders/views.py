@@ -1,4 +1,5 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -6,17 +7,23 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.views import UUID_PATTERN
 from orders import selectors, services
 from orders.serializers import OrderCreateSerializer, OrderListQuerySerializer, OrderSerializer
 from orders.services.webhooks import webhook_receive
 from paymentflow.idempotency import idempotent
+
+# UUID_PATTERN would otherwise be documented as a bare string pattern.
+ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Order id.")
 
 
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Place orders, read your purchases and sales, refund a sale."""
 
     serializer_class = OrderSerializer
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    # Only a well-formed UUID reaches the views: `[0-9a-fA-F-]{36}` let
+    # "000…0" (36 zeros) through to the UUID column, a 500 (found by the API fuzzer).
+    lookup_value_regex = UUID_PATTERN
     # Documented error statuses per action (paymentflow.schema); @actions pass their own.
     problem_statuses: dict | tuple = {"create": (404, 409, 422, 502, 503)}
 
@@ -36,7 +43,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(operation_id="orders_retrieve", description="An order the caller bought or sold; anyone else: 404.")
+    @extend_schema(
+        operation_id="orders_retrieve",
+        parameters=[ORDER_ID],
+        description="An order the caller bought or sold; anyone else: 404.",
+    )
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
 
@@ -64,6 +75,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         operation_id="orders_refund",
+        parameters=[ORDER_ID],
         request=None,
         responses={200: OrderSerializer},
         description="Refund a COMPLETED order in full (selling merchant or staff).",
@@ -77,6 +89,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         operation_id="orders_merchant_sales",
         parameters=[OrderListQuerySerializer],
+        # A page of orders, like GET /orders (the fuzzer found it documented as one Order).
+        responses={200: OrderSerializer(many=True)},
         description="Orders for the caller's products (merchants only), newest first.",
     )
     @action(detail=False, methods=["get"], url_path="merchant/sales", problem_statuses=(403,))

@@ -79,7 +79,8 @@ class IdempotencyKeyReused(ApplicationError):
 
 KEY_PARAMETER = OpenApiParameter(
     name=IDEMPOTENCY_HEADER,
-    type=OpenApiTypes.STR,
+    # The length `_validated_key` enforces, so clients (and the API fuzzer) know a longer key is a 400.
+    type={"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -125,6 +126,10 @@ class _ClaimLost(Exception):
 def _validated_key(raw: str) -> str:
     if not 1 <= len(raw) <= MAX_KEY_LENGTH:
         raise serializers.ValidationError({IDEMPOTENCY_HEADER: [f"Must be between 1 and {MAX_KEY_LENGTH} characters."]})
+    # A NUL reached PostgreSQL (which refuses it in text) and was a 500; no control
+    # character belongs in a key (found by the tests of issue 10).
+    if any(ord(character) < 32 or ord(character) == 127 for character in raw):
+        raise serializers.ValidationError({IDEMPOTENCY_HEADER: ["Must not contain control characters."]})
     return raw
 
 

@@ -1,12 +1,17 @@
-"""Keep non-DRF failures under the API prefix in the problem+json shape."""
+"""Request middleware: problem+json for non-DRF failures under the API prefix, and the access log."""
 
 import logging
+import re
+import time
+import uuid
 
 from django.conf import settings
 
 from paymentflow.errors import problem_response
+from paymentflow.logging import request_id_var
 
 logger = logging.getLogger("paymentflow.errors")
+access_logger = logging.getLogger("paymentflow.request")
 
 
 class ApiErrorMiddleware:
@@ -28,3 +33,58 @@ class ApiErrorMiddleware:
             return None
         logger.exception("Unhandled exception on %s %s", request.method, request.path)
         return problem_response(status_code=500, code="server_error", detail="An unexpected error occurred.")
+
+
+class RequestLogMiddleware:
+    """Give every request an id and log one structured access line for it.
+
+    The id is the client's `X-Request-ID` when it is sane (1 to 128 characters of
+    letters, digits and `._:-`, so it cannot forge log lines), else a new UUID;
+    it is returned in the `X-Request-ID` response header and tagged on every log
+    line written while the request runs. The access line holds method, path
+    (without the query string), status, duration and user id: never headers,
+    bodies, tokens or passwords (SECURITY.md, Logging). First in MIDDLEWARE, so
+    it times and sees every response, redirects and errors included.
+    """
+
+    HEADER = "X-Request-ID"
+    _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get(self.HEADER, "")
+        request_id = incoming if self._SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response[self.HEADER] = request_id
+            self._log(request, response.status_code, started)
+            return response
+        finally:
+            request_id_var.reset(token)
+
+    @staticmethod
+    def _log(request, status_code: int, started: float) -> None:
+        # DRF puts the user its JWT authentication found on the Django request; without a
+        # token that is None, or AuthenticationMiddleware's (lazy, session) user.
+        user = request.__dict__.get("user")
+        user_id = str(user.pk) if getattr(user, "is_authenticated", False) else None
+        level = logging.ERROR if status_code >= 500 else logging.INFO
+        access_logger.log(
+            level,
+            "%s %s %s",
+            request.method,
+            request.path,
+            status_code,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "user_id": user_id,
+            },
+        )

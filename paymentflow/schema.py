@@ -4,6 +4,7 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
 from paymentflow.errors import PROBLEM_CONTENT_TYPE
+from paymentflow.money import MoneyAmountField
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid input (`validation_error` or a domain rule such as `amount_above_maximum`).",
@@ -12,6 +13,7 @@ ERROR_DESCRIPTIONS = {
     404: "No such object, or not yours (`not_found`).",
     409: "Conflicts with the current state (`insufficient_funds`, `out_of_stock`, `idempotency_key_in_use` …).",
     413: "Request body too large (`request_too_large`).",
+    415: "The body is not `application/json` (`unsupported_media_type`).",
     422: "Idempotency-Key reused with a different request (`idempotency_key_reused`).",
     429: "Rate limit hit (`throttled`); see `Retry-After`.",
     500: "Unexpected error (`server_error`); no details are disclosed.",
@@ -45,6 +47,15 @@ class AutoSchema(SpectacularAutoSchema):
     429 when throttled, 500 always) are derived here.
     """
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # drf-spectacular documents every decimal string as maybe negative (`^-?…`); an amount
+        # that cannot be negative says so, so "-5" is documented as invalid (the API fuzzer
+        # sends it as bad input and expects the 400 it gets).
+        if isinstance(field, MoneyAmountField) and field.min_value is not None and field.min_value >= 0:
+            schema["pattern"] = schema["pattern"].replace("^-?", "^", 1)
+        return schema
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for status_code in sorted(self._problem_statuses()):
@@ -68,7 +79,7 @@ class AutoSchema(SpectacularAutoSchema):
         if self.method in ("POST", "PUT", "PATCH") or self._get_filter_parameters() or self._is_list_view():
             statuses.add(400)
         if self.method in ("POST", "PUT", "PATCH"):
-            statuses.add(413)
+            statuses.update((413, 415))
         # Public views still answer 401 to a bad bearer token, so any view that
         # authenticates at all can produce one.
         if self.view.authentication_classes:

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request id for every request and one access log line, whatever answers it.
+    "paymentflow.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "paymentflow.middleware.ApiErrorMiddleware",
@@ -249,11 +251,19 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"DependencyStatusEnum": ["ok", "unavailable"]},
 }
 
+# One JSON object per line (LOG_FORMAT=plain: one readable line), each tagged with its
+# request id and scrubbed of tokens and keys (paymentflow/logging.py, SECURITY.md).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "paymentflow.logging.JsonFormatter"},
+        "plain": {"()": "paymentflow.logging.PlainFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain" if LOG_FORMAT == "plain" else "json"}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django_redis": {"level": "ERROR"}},
 }

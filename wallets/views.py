@@ -63,7 +63,10 @@ class WalletViewSet(viewsets.GenericViewSet):
         operation_id="wallet_transactions",
         tags=["wallet"],
         parameters=[
-            OpenApiParameter("type", str, enum=list(API_ENTRY_TYPES), description="Only transactions of this type.")
+            # "" is accepted (an optional query value left empty is ignored), so it is documented too.
+            OpenApiParameter(
+                "type", str, enum=["", *API_ENTRY_TYPES], description="Only transactions of this type; empty: all."
+            )
         ],
         responses={200: TransactionSerializer(many=True)},
         description="The wallet's transactions, newest first.",
