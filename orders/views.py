@@ -83,6 +83,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"], problem_statuses=(403, 409, 422))
     @idempotent
     def refund(self, request, pk=None):
+        # No field is read, but the body is checked like any other (JSON, an object, within
+        # DATA_UPLOAD_MAX_MEMORY_SIZE) whether or not an Idempotency-Key made the decorator
+        # parse it: a 2 MB or 600-deep body was refunded without a glance (issue 10).
+        serializers.Serializer(data=request.data).is_valid(raise_exception=True)
         order = services.order_refund(order_id=pk, actor=request.user)
         return Response(self.get_serializer(order).data)
 
