@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 # A developer's .env (written by `make run`) must not leak into these checks:
@@ -129,15 +131,48 @@ def test_environment_overrides_the_defaults():
     assert values["currency"] == "EUR"
 
 
-def test_deploy_check_is_clean_in_production_mode():
-    result = run(
-        "from django.core.management import execute_from_command_line\n"
-        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])",
-        DJANGO_DEBUG="false",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-    )
+DEPLOY_CHECK = (
+    "from django.core.management import execute_from_command_line\n"
+    "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])"
+)
+
+# What .ci/run passes: HTTPS settings spelled out, a real host, behind one proxy.
+PRODUCTION_LIKE = {
+    "DJANGO_ALLOWED_HOSTS": "pay.example.com",
+    "DJANGO_CSRF_TRUSTED_ORIGINS": "https://pay.example.com",
+    "DJANGO_SECURE_SSL_REDIRECT": "true",
+    "DJANGO_SECURE_COOKIES": "true",
+    "DJANGO_HSTS_SECONDS": "31536000",
+    "NUM_PROXIES": "1",
+    "DATABASE_URL": "postgres://app:secret@db.internal:5432/paymentflow",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+}
+
+
+@pytest.mark.parametrize("variables", [{}, PRODUCTION_LIKE], ids=["defaults", "production-like"])
+def test_deploy_check_is_clean_in_production_mode(variables):
+    result = run(DEPLOY_CHECK, DJANGO_DEBUG="false", DJANGO_SECRET_KEY=secrets.token_urlsafe(50), **variables)
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "WARNING" not in output
     assert "System check identified no issues" in output
+
+
+@pytest.mark.parametrize(
+    ("weakening", "warning"),
+    [
+        ({"DJANGO_HSTS_SECONDS": "0"}, "security.W004"),
+        ({"DJANGO_SECURE_SSL_REDIRECT": "false"}, "security.W008"),
+        ({"DJANGO_SECURE_COOKIES": "false"}, "security.W012"),
+        ({"DJANGO_SECRET_KEY": "short"}, "security.W009"),
+    ],
+)
+def test_deploy_check_fails_on_each_weakening(weakening, warning):
+    # The check that CI runs must have teeth: turning off any HTTPS setting fails it.
+    variables = {**PRODUCTION_LIKE, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), **weakening}
+
+    result = run(DEPLOY_CHECK, DJANGO_DEBUG="false", **variables)
+
+    assert result.returncode != 0
+    assert warning in result.stdout + result.stderr
