@@ -266,8 +266,9 @@ def check_gateway_payments(*, since: datetime | None = None) -> CheckResult:
     Stripe (two for a refunded one). The orders are read in pages of
     GATEWAY_PAGE_SIZE and only counters and the first ids are kept, so memory
     stays flat; the time grows with the number of card orders, which `since`
-    bounds (orders created or changed since). Raises GatewayUnavailable without Stripe keys and
-    GatewayError when Stripe cannot be reached: then nothing can be concluded.
+    bounds (orders created or changed since). Raises GatewayUnavailable
+    without Stripe keys and GatewayError when Stripe cannot be reached: then
+    nothing can be concluded.
     """
     orders = Order.objects.filter(
         payment_method=PaymentMethod.GATEWAY, status__in=(OrderStatus.COMPLETED, OrderStatus.REFUNDED)
