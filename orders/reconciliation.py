@@ -209,15 +209,9 @@ ORDER_CHECKS: tuple[Check, ...] = (
 
 
 def _refunded_minor(*, payment_intent_id: str) -> int:
-    """Return how much Stripe has refunded (or is refunding) of a PaymentIntent, in minor units.
-
-    `paymentflow.gateway` has no refund listing yet, so this goes through its
-    client and its error mapping (same keys, timeouts, retries and logging).
-    """
-    client = gateway._client()
-    with gateway._stripe_errors("refund_list"):
-        refunds = client.v1.refunds.list({"payment_intent": payment_intent_id, "limit": 100})
-        return sum(refund.amount for refund in refunds.auto_paging_iter() if refund.status in _REFUND_LIVE_STATUSES)
+    """Return how much Stripe has refunded (or is refunding) of a PaymentIntent, in minor units."""
+    refunds = gateway.refund_list(payment_intent_id=payment_intent_id)
+    return sum(refund.amount_minor for refund in refunds if refund.status in _REFUND_LIVE_STATUSES)
 
 
 def _gateway_discrepancy(*, order_status: str, payment_intent_id: str | None, total, currency: str) -> str | None:

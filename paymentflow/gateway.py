@@ -213,6 +213,18 @@ def refund_create(*, payment_intent_id: str, amount: Decimal | None = None, idem
         params["amount"] = to_minor_units(amount)
     with _stripe_errors("refund_create"):
         refund = client.v1.refunds.create(params, options={"idempotency_key": idempotency_key})
+    return _refund_info(refund, payment_intent_id=payment_intent_id)
+
+
+def refund_list(*, payment_intent_id: str) -> list[RefundInfo]:
+    """Return every refund Stripe holds for a PaymentIntent (all pages)."""
+    client = _client()
+    with _stripe_errors("refund_list"):
+        refunds = client.v1.refunds.list({"payment_intent": payment_intent_id, "limit": 100})
+        return [_refund_info(refund, payment_intent_id=payment_intent_id) for refund in refunds.auto_paging_iter()]
+
+
+def _refund_info(refund: Any, *, payment_intent_id: str) -> RefundInfo:
     return RefundInfo(
         id=refund.id,
         status=refund.status,

@@ -3,6 +3,7 @@
 import logging
 import socket
 import time
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -352,3 +353,15 @@ def test_localstripe_delivers_signed_webhooks_that_verify(live_server, stripe_we
         1050,
         "11",
     )
+
+
+def test_refund_list_returns_every_refund_of_an_intent(stripe_settings):
+    intent = gateway.payment_intent_create(order_id=uuid.uuid4(), amount=Decimal("30.00"), currency="USD")
+    confirm_payment_intent(payment_intent_id=intent.id)
+    gateway.refund_create(payment_intent_id=intent.id, amount=Decimal("10.00"), idempotency_key="r-1")
+    gateway.refund_create(payment_intent_id=intent.id, amount=Decimal("5.00"), idempotency_key="r-2")
+
+    refunds = gateway.refund_list(payment_intent_id=intent.id)
+
+    assert sorted(r.amount_minor for r in refunds) == [500, 1000]
+    assert {r.payment_intent_id for r in refunds} == {intent.id}
