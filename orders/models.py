@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Round
 
 from paymentflow.money import MoneyField
 
@@ -66,7 +67,8 @@ class Order(models.Model):
             models.CheckConstraint(condition=models.Q(quantity__gte=1, quantity__lte=100), name="order_quantity_1_100"),
             models.CheckConstraint(condition=models.Q(unit_price__gt=0), name="order_unit_price_positive"),
             models.CheckConstraint(
-                condition=models.Q(total_amount=models.F("unit_price") * models.F("quantity")),
+                # Rounded to the cent so SQLite's float comparison holds too (19.99 * 3 == 59.97).
+                condition=models.Q(total_amount=Round(models.F("unit_price") * models.F("quantity"), 2)),
                 name="order_total_is_price_times_quantity",
             ),
             models.CheckConstraint(

@@ -13,6 +13,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 
 from paymentflow.money import MoneyField
 
@@ -183,7 +184,9 @@ class LedgerEntry(models.Model):
                         balance_before__isnull=False,
                         balance_after__isnull=False,
                         sequence__gte=1,
-                        balance_after=F("balance_before") + F("amount"),
+                        # Rounded to the cent: exact on PostgreSQL's numeric, and on
+                        # SQLite (which compares decimals as floats) 0.10 + 0.20 == 0.30.
+                        balance_after=Round(F("balance_before") + F("amount"), 2),
                     )
                 ),
                 name="entry_balance_chain",
