@@ -468,9 +468,9 @@ def silent_gateway():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("failure", ["unreachable", "silent"])
 def test_card_orders_fail_cleanly_while_wallet_orders_go_on(stripe_settings, monkeypatch, silent_gateway, failure):
-    # Bounded like production (gateway.py), only shorter: 2 attempts of 1 s each.
-    monkeypatch.setattr(gateway, "CONNECT_TIMEOUT_SECONDS", 1.0)
-    monkeypatch.setattr(gateway, "READ_TIMEOUT_SECONDS", 1.0)
+    # Bounded like production (gateway.py), only shorter: 2 attempts of 2 s each.
+    monkeypatch.setattr(gateway, "CONNECT_TIMEOUT_SECONDS", 2.0)
+    monkeypatch.setattr(gateway, "READ_TIMEOUT_SECONDS", 2.0)
     monkeypatch.setattr(gateway, "MAX_NETWORK_RETRIES", 1)
     stripe_settings.STRIPE_API_BASE = silent_gateway if failure == "silent" else f"http://127.0.0.1:{free_port()}"
     card_buyer, wallet_buyer, merchant = UserFactory(), UserFactory(), MerchantFactory()
@@ -504,13 +504,13 @@ def test_card_orders_fail_cleanly_while_wallet_orders_go_on(stripe_settings, mon
         f"{API}/orders", {"productId": str(product.id), "paymentMethod": "WALLET", "quantity": 1}
     )
     assert wallet_order.status_code == 201, wallet_order.content
-    assert time.monotonic() - wallet_started < 1.0
+    assert time.monotonic() - wallet_started < 2.0
     if failure == "silent":
         assert card.is_alive()
     card.join(timeout=30)
 
     [card_order] = card_answers
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 12
     assert card_order.status_code == 502
     assert card_order["Content-Type"] == "application/problem+json"
     assert card_order.json()["code"] == "gateway_error"
