@@ -1,7 +1,9 @@
 """The public product cache: version-stamped keys, invalidated after commit.
 
-Cached values are rendered response data (serializer output), never model
-instances. Each key embeds a version stamp read *before* the database query:
+Cached values are rendered response data (the JSON bytes of serializer
+output), never model instances. Each entry is stored with the version stamp
+that was current *before* its database query, and counts only while that
+stamp is still current:
 
 - a detail page under the product's own stamp (`catalog:product:<id>:version`),
 - a list page under the catalog-wide stamp (`catalog:list:version`), since any
@@ -9,8 +11,9 @@ instances. Each key embeds a version stamp read *before* the database query:
 
 Invalidation replaces the stamps with fresh random ones after the writing
 transaction commits. A reader that queried the database before the commit
-still holds the old stamp, so whatever it writes lands under a key nobody will
-read again (and expires with the TTL) instead of re-caching stale data.
+still holds the old stamp, so whatever it writes carries that stamp and is
+never served (the next reader rebuilds it) instead of re-caching stale data.
+A hit costs one round trip: the stamp and the entry are fetched together.
 
 Stamps are random tokens rather than counters: a replacement needs no existing
 key (no `incr` on a missing key), and a stamp lost to eviction or a flush is
@@ -60,44 +63,42 @@ def version_read(key: str) -> str | None:
     return cache.get(key)
 
 
-def _versioned_get_or_build(*, version_key: str, data_key: Callable[[str], str], build: Callable[[], Any]) -> Any:
-    stamp = version_read(version_key)
+def _versioned_get_or_build(*, version_key: str, data_key: str, build: Callable[[], Any]) -> Any:
+    found = cache.get_many([version_key, data_key])
+    stamp, entry = found.get(version_key), found.get(data_key)
+    if stamp is not None and entry is not None and entry[0] == stamp:
+        return entry[1]
     if stamp is None:
-        return build()
-    key = data_key(stamp)
-    data = cache.get(key)
-    if data is not None:
-        return data
+        stamp = version_read(version_key)
+        if stamp is None:
+            return build()
     data = build()
-    cache.set(key, data, timeout=settings.PRODUCT_CACHE_TTL)
+    cache.set(data_key, (stamp, data), timeout=settings.PRODUCT_CACHE_TTL)
     return data
 
 
-def product_detail_cached(*, product_id: uuid.UUID, build: Callable[[], dict]) -> dict:
-    """Return the public detail data of a product from the cache, or `build()` it and cache it.
+def product_detail_cached(*, product_id: uuid.UUID, build: Callable[[], Any]) -> Any:
+    """Return the public detail of a product from the cache, or `build()` it and cache it.
 
     `build` raises for a missing product; nothing is cached then.
     """
     product_id = uuid.UUID(str(product_id))
     return _versioned_get_or_build(
         version_key=product_version_key(product_id),
-        data_key=lambda stamp: f"catalog:product:{product_id}:{stamp}",
+        data_key=f"catalog:product:{product_id}:data",
         build=build,
     )
 
 
-def product_list_page_cached(*, params: Mapping[str, Any], build: Callable[[], dict]) -> dict:
-    """Return one public list page (`{"count", "results"}`) for the validated `params`, cached.
+def product_list_page_cached(*, params: Mapping[str, Any], build: Callable[[], Any]) -> Any:
+    """Return one public list page for `params` from the cache, or `build()` it and cache it.
 
-    `params` must identify the page completely (filters, ordering, page number and size).
+    `params` must identify the page completely (filters, ordering, page number and size);
+    `build` raises for invalid params or a page out of range, and nothing is cached then.
     """
     canonical = json.dumps(params, sort_keys=True, default=str)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
-    return _versioned_get_or_build(
-        version_key=LIST_VERSION_KEY,
-        data_key=lambda stamp: f"catalog:list:{stamp}:{digest}",
-        build=build,
-    )
+    return _versioned_get_or_build(version_key=LIST_VERSION_KEY, data_key=f"catalog:list:{digest}", build=build)
 
 
 def product_cache_invalidate(*, product_id: uuid.UUID) -> None:

@@ -2,12 +2,14 @@
 
 `next`/`previous` are absolute URLs built from the request (host, unknown
 query parameters), so they are rebuilt on every response instead of being
-served to another client from the cache.
+served to another client from the cache. The results are cached as the JSON
+bytes they render to, and spliced into each response as they are.
 """
 
+import json
 from collections.abc import Callable
 
-from rest_framework.response import Response
+from django.http import HttpResponse
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from paymentflow.pagination import PageLimitPagination
@@ -30,8 +32,8 @@ class CachedPageLimitPagination(PageLimitPagination):
         page = self.paginate_queryset(queryset, request, view)
         return {"count": self.page.paginator.count, "results": serialize(page)}
 
-    def response_for(self, request, data: dict, *, page_number: int, page_size: int) -> Response:
-        """Render `page_data` output as the list body, with links for this request."""
+    def response_for(self, request, data: dict, *, page_number: int, page_size: int) -> HttpResponse:
+        """Answer with the list body for this request: `data` is `{"count", "results"}`, results as JSON bytes."""
         url = request.build_absolute_uri()
         last_page = max(1, -(-data["count"] // page_size))
         next_link = None
@@ -43,6 +45,10 @@ class CachedPageLimitPagination(PageLimitPagination):
             previous_link = remove_query_param(url, self.page_query_param)
         else:
             previous_link = replace_query_param(url, self.page_query_param, page_number - 1)
-        return Response(
-            {"count": data["count"], "next": next_link, "previous": previous_link, "results": data["results"]}
+        head = json.dumps(
+            {"count": data["count"], "next": next_link, "previous": previous_link},
+            ensure_ascii=False,
+            separators=(",", ":"),
         )
+        body = b"".join((head[:-1].encode(), b',"results":', data["results"], b"}"))
+        return HttpResponse(body, content_type="application/json")

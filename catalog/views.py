@@ -1,11 +1,13 @@
 import uuid
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from catalog import selectors, services
 from catalog.cache import product_detail_cached, product_list_page_cached
@@ -35,8 +37,24 @@ PROBLEM_STATUSES = {
 }
 
 
+# The query parameters that select a list page (besides page and limit).
+FILTER_PARAMETERS = tuple(ProductFilterSerializer().fields)
+
+
 def _serialize_many(products: list[Product]) -> list:
     return ProductSerializer(products, many=True).data
+
+
+def _render(data) -> bytes:
+    # Cached pages are stored rendered: a hit is answered with these bytes, without
+    # serializing, camelizing or encoding the products again.
+    return api_settings.DEFAULT_RENDERER_CLASSES[0]().render(data)
+
+
+def _validated_filters(request) -> dict:
+    filter_serializer = ProductFilterSerializer(data=request.query_params.dict())
+    filter_serializer.is_valid(raise_exception=True)
+    return filter_serializer.validated_data
 
 
 class ProductViewSet(viewsets.GenericViewSet):
@@ -66,20 +84,23 @@ class ProductViewSet(viewsets.GenericViewSet):
         ),
     )
     def list(self, request):
-        filter_serializer = ProductFilterSerializer(data=request.query_params.dict())
-        filter_serializer.is_valid(raise_exception=True)
-        filters = filter_serializer.validated_data
-        queryset = selectors.product_list_public(filters=filters)
-
         paginator = self.paginator
         page_number = paginator.cacheable_page_number(request)
         if page_number is None:
+            queryset = selectors.product_list_public(filters=_validated_filters(request))
             return self.get_paginated_response(_serialize_many(self.paginate_queryset(queryset)))
         page_size = paginator.get_page_size(request)
-        data = product_list_page_cached(
-            params={**filters, "page": page_number, "limit": page_size},
-            build=lambda: paginator.page_data(queryset, request, self, serialize=_serialize_many),
-        )
+        # Keyed by the filters as sent, so a hit skips validating them: only a query
+        # that validated (in `build`) was ever cached.
+        query = request.query_params.dict()
+        sent = {name: query[name] for name in FILTER_PARAMETERS if name in query}
+
+        def build() -> dict:
+            queryset = selectors.product_list_public(filters=_validated_filters(request))
+            page = paginator.page_data(queryset, request, self, serialize=_serialize_many)
+            return {"count": page["count"], "results": _render(page["results"])}
+
+        data = product_list_page_cached(params={**sent, "page": page_number, "limit": page_size}, build=build)
         return paginator.response_for(request, data, page_number=page_number, page_size=page_size)
 
     @extend_schema(
@@ -90,11 +111,11 @@ class ProductViewSet(viewsets.GenericViewSet):
     )
     def retrieve(self, request, **kwargs):
         product_id = uuid.UUID(kwargs[self.lookup_field])
-        data = product_detail_cached(
+        body = product_detail_cached(
             product_id=product_id,
-            build=lambda: ProductSerializer(selectors.product_get_public(product_id=product_id)).data,
+            build=lambda: _render(ProductSerializer(selectors.product_get_public(product_id=product_id)).data),
         )
-        return Response(data)
+        return HttpResponse(body, content_type="application/json")
 
     @extend_schema(
         operation_id="products_create",
