@@ -93,7 +93,8 @@ def product_detail_cached(*, product_id: uuid.UUID, build: Callable[[], Any]) ->
 def product_list_page_cached(*, params: Mapping[str, Any], build: Callable[[], Any]) -> Any:
     """Return one public list page for `params` from the cache, or `build()` it and cache it.
 
-    `params` must identify the page completely (filters, ordering, page number and size);
+    `params` must identify the page completely (the view passes the absolute URL: filters,
+    ordering, page number and size, and the links built from them);
     `build` raises for invalid params or a page out of range, and nothing is cached then.
     """
     canonical = json.dumps(params, sort_keys=True, default=str)

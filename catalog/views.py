@@ -12,7 +12,6 @@ from rest_framework.settings import api_settings
 from catalog import selectors, services
 from catalog.cache import product_detail_cached, product_list_page_cached
 from catalog.models import Product
-from catalog.pagination import CachedPageLimitPagination
 from catalog.permissions import IsMerchant
 from catalog.serializers import (
     ProductFilterSerializer,
@@ -20,6 +19,7 @@ from catalog.serializers import (
     ProductSerializer,
     ProductUpdateSerializer,
 )
+from paymentflow.pagination import PageLimitPagination
 
 # `{id}` only matches a UUID, so `/products/merchant/my-products` can never be taken
 # for a product id and `/products/not-a-uuid` is a plain 404.
@@ -35,10 +35,6 @@ PROBLEM_STATUSES = {
     "destroy": (403,),
     "my_products": (403,),
 }
-
-
-# The query parameters that select a list page (besides page and limit).
-FILTER_PARAMETERS = tuple(ProductFilterSerializer().fields)
 
 
 def _serialize_many(products: list[Product]) -> list:
@@ -61,7 +57,7 @@ class ProductViewSet(viewsets.GenericViewSet):
     """Merchants' products: public catalogue (cached), owner-only changes, the merchant's own list."""
 
     serializer_class = ProductSerializer
-    pagination_class = CachedPageLimitPagination
+    pagination_class = PageLimitPagination
     lookup_field = "id"
     lookup_value_regex = UUID_PATTERN
 
@@ -84,24 +80,16 @@ class ProductViewSet(viewsets.GenericViewSet):
         ),
     )
     def list(self, request):
-        paginator = self.paginator
-        page_number = paginator.cacheable_page_number(request)
-        if page_number is None:
+        # The whole body, links included, is cached per absolute URL (scheme, host, the
+        # query as sent): a hit answers without validating, querying or rendering anything.
+        # Only a query that validated and a page that exists (in `build`) is ever cached.
+        def build() -> bytes:
             queryset = selectors.product_list_public(filters=_validated_filters(request))
-            return self.get_paginated_response(_serialize_many(self.paginate_queryset(queryset)))
-        page_size = paginator.get_page_size(request)
-        # Keyed by the filters as sent, so a hit skips validating them: only a query
-        # that validated (in `build`) was ever cached.
-        query = request.query_params.dict()
-        sent = {name: query[name] for name in FILTER_PARAMETERS if name in query}
+            page = self.paginate_queryset(queryset)
+            return _render(self.get_paginated_response(_serialize_many(page)).data)
 
-        def build() -> dict:
-            queryset = selectors.product_list_public(filters=_validated_filters(request))
-            page = paginator.page_data(queryset, request, self, serialize=_serialize_many)
-            return {"count": page["count"], "results": _render(page["results"])}
-
-        data = product_list_page_cached(params={**sent, "page": page_number, "limit": page_size}, build=build)
-        return paginator.response_for(request, data, page_number=page_number, page_size=page_size)
+        body = product_list_page_cached(params={"url": request.build_absolute_uri()}, build=build)
+        return HttpResponse(body, content_type="application/json")
 
     @extend_schema(
         operation_id="products_retrieve",
