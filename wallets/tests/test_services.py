@@ -309,6 +309,60 @@ def test_ledger_post_round_trips(user, django_assert_max_num_queries):
         ledger_post(kind=JournalKind.PURCHASE, legs=legs)
 
 
+def sale_between(buyer, seller, amount="5.00") -> list[Leg]:
+    return [
+        Leg(wallet=wallet_of(buyer), amount=-D(amount), entry_type=EntryType.PURCHASE),
+        Leg(wallet=wallet_of(seller), amount=D(amount), entry_type=EntryType.SALE),
+    ]
+
+
+def test_ledger_post_with_locked_wallets_skips_the_second_lock(user, django_assert_num_queries):
+    """Inside the caller's lock: journal insert, one UPDATE for both wallets, one bulk insert."""
+    seller = MerchantFactory()
+    fund_wallet(user, "10.00")
+    with transaction.atomic():
+        locked = services.wallet_lock(user_ids=[user.id, seller.id])
+        legs = [
+            Leg(wallet=locked[user.id], amount=D("-4.00"), entry_type=EntryType.PURCHASE),
+            Leg(wallet=locked[seller.id], amount=D("4.00"), entry_type=EntryType.SALE),
+        ]
+        with django_assert_num_queries(3):
+            ledger_post(kind=JournalKind.PURCHASE, legs=legs, locked_wallets=locked.values())
+
+    assert (wallet_of(user).balance, wallet_of(seller).balance) == (D("6.00"), D("4.00"))
+    assert_ledger_consistent()
+
+
+def test_ledger_post_with_locked_wallets_refuses_an_unlocked_party(user):
+    seller = MerchantFactory()
+    fund_wallet(user, "10.00")
+    with transaction.atomic():
+        locked = services.wallet_lock(user_ids=[user.id])
+        with pytest.raises(ValueError, match="not among the locked wallets"):
+            ledger_post(kind=JournalKind.PURCHASE, legs=sale_between(user, seller), locked_wallets=locked.values())
+    assert wallet_of(seller).balance == D("0.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ledger_post_with_locked_wallets_needs_the_callers_transaction(user):
+    seller = MerchantFactory()
+    fund_wallet(user, "10.00")
+    locked = [wallet_of(user), wallet_of(seller)]
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        ledger_post(kind=JournalKind.PURCHASE, legs=sale_between(user, seller), locked_wallets=locked)
+
+
+def test_ledger_post_with_locked_wallets_failure_dooms_the_callers_transaction(user):
+    seller = MerchantFactory()
+    fund_wallet(user, "1.00")
+    with pytest.raises(InsufficientFunds), transaction.atomic():
+        locked = services.wallet_lock(user_ids=[user.id, seller.id])
+        journals_before = Journal.objects.count()
+        ledger_post(kind=JournalKind.PURCHASE, legs=sale_between(user, seller), locked_wallets=locked.values())
+    assert Journal.objects.count() == journals_before
+    assert (wallet_of(user).balance, wallet_of(seller).balance) == (D("1.00"), D("0.00"))
+
+
 def test_ledger_post_same_wallet_twice_chains_sequences(user):
     fund_wallet(user, "10.00")
     wallet = wallet_of(user)
