@@ -36,7 +36,16 @@ run: venv .env
 	@echo ""
 	$(BIN)/gunicorn paymentflow.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
 
-test: venv
+# The back offices' browser tests drive Debian's Chromium (a test tool cannot
+# download its own browser here), so `make test` installs it once if missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+test: venv $(CHROMIUM)
 	$(BIN)/pytest
 
 lint: venv
