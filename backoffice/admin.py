@@ -26,6 +26,7 @@ from catalog.services import product_create, product_delete, product_update
 from orders.models import Order, OrderStatus, OrderStatusChange, StatusChangeSource
 from orders.selectors import order_list_for_merchant
 from orders.services import order_refund
+from paymentflow.admin_mixins import ReadOnlyAdminMixin
 from paymentflow.errors import ApplicationError
 from wallets.admin import UUIDSearchMixin
 from wallets.models import LedgerEntry, WalletKind
@@ -160,7 +161,7 @@ class MerchantProductAdmin(MerchantOwnedAdmin):
         return names, {self.opts.verbose_name_plural: len(products)}, set(), []
 
 
-class MerchantStatusChangeInline(admin.TabularInline):
+class MerchantStatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = OrderStatusChange
     extra = 0
     can_delete = False
@@ -170,15 +171,6 @@ class MerchantStatusChangeInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return is_merchant(request.user)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Order, site=merchant_site)

@@ -13,29 +13,25 @@ from django.utils.html import format_html
 from orders.models import Order, OrderStatusChange, StatusChangeSource, WebhookEvent, WebhookOutcome
 from orders.services import order_refund
 from orders.services.webhooks import webhook_event_reprocess
+from paymentflow.admin_mixins import ReadOnlyAdminMixin
 from paymentflow.errors import ApplicationError
 
 
-class OrderStatusChangeInline(admin.TabularInline):
+class OrderStatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = OrderStatusChange
     extra = 0
     can_delete = False
     fields = ["created_at", "from_status", "to_status", "source", "actor", "reason"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    """Orders are read-only here; the refund action goes through `order_refund` like the API."""
+class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Orders are read-only here; the refund action goes through `order_refund` like the API.
+
+    View-only on purpose: saving a change form would write back a status read
+    without the order's lock.
+    """
 
     list_display = [
         "id",
@@ -67,16 +63,6 @@ class OrderAdmin(admin.ModelAdmin):
         url = reverse("admin:wallets_journal_changelist", current_app=self.admin_site.name)
         return format_html('<a href="{}?q={}">journals of this order</a>', url, order.pk)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # View-only: saving the form would write back a status read without a lock.
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def has_refund_permission(self, request) -> bool:
         return request.user.has_perm("orders.change_order")
 
@@ -96,7 +82,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The inbox, read-only; a failed event can be processed again once its cause is fixed."""
 
     list_display = ["received_at", "type", "outcome", "event_id", "order", "attempts", "processed_at"]
@@ -121,15 +107,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "payload",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_reprocess_permission(self, request) -> bool:
         return request.user.has_perm("orders.change_webhookevent")

@@ -21,23 +21,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from paymentflow.admin_mixins import ReadOnlyAdminMixin
 from paymentflow.errors import ApplicationError
 from paymentflow.money import quantize
 from wallets import services
 from wallets.models import Journal, LedgerEntry, ReconciliationRun, Wallet
-
-
-class ReadOnlyAdminMixin:
-    """No add, change or delete: the admin only shows these rows."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class UUIDSearchMixin:
@@ -188,22 +176,13 @@ class WalletAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             self.message_user(request, f"{skipped} system account(s) skipped: they cannot be frozen.", messages.WARNING)
 
 
-class LedgerEntryInline(admin.TabularInline):
+class LedgerEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = LedgerEntry
     fields = ["wallet", "type", "amount", "balance_before", "balance_after", "sequence", "description", "created_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Journal)
