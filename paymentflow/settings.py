@@ -192,6 +192,8 @@ CURRENCY = env.str("CURRENCY", default="USD").upper()
 MINIMUM_WITHDRAWAL = Decimal(env.str("MINIMUM_WITHDRAWAL", default="1.00"))
 MAXIMUM_DEPOSIT = Decimal(env.str("MAXIMUM_DEPOSIT", default="10000.00"))
 PLATFORM_FEE_PERCENT = Decimal(env.str("PLATFORM_FEE_PERCENT", default="0"))
+if not Decimal(0) <= PLATFORM_FEE_PERCENT < Decimal(100):
+    raise ImproperlyConfigured("PLATFORM_FEE_PERCENT must be at least 0 and below 100.")
 PRODUCT_CACHE_TTL = env.int("PRODUCT_CACHE_TTL", default=60)
 AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="10/min")
 PAYMENT_RESERVATION_MINUTES = env.int("PAYMENT_RESERVATION_MINUTES", default=15)

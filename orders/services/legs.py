@@ -15,10 +15,11 @@ def sale_legs(*, payer_wallet, merchant_wallet, total: Decimal, fee: Decimal, si
     payer_type, merchant_type = (
         (EntryType.PURCHASE, EntryType.SALE) if sign > 0 else (EntryType.REFUND, EntryType.SALE_REVERSAL)
     )
-    legs = [
-        Leg(wallet=payer_wallet, amount=-sign * total, entry_type=payer_type),
-        Leg(wallet=merchant_wallet, amount=sign * (total - fee), entry_type=merchant_type),
-    ]
+    legs = [Leg(wallet=payer_wallet, amount=-sign * total, entry_type=payer_type)]
+    # A fee rounded up to the whole of a cent-sized total leaves the merchant
+    # nothing: no zero leg then (a ledger entry is never zero), as for a zero fee.
+    if total - fee:
+        legs.append(Leg(wallet=merchant_wallet, amount=sign * (total - fee), entry_type=merchant_type))
     if fee:
         fee_type = EntryType.FEE if sign > 0 else EntryType.FEE_REVERSAL
         legs.append(Leg(wallet=system_wallet(kind=WalletKind.PLATFORM_REVENUE), amount=sign * fee, entry_type=fee_type))

@@ -450,3 +450,20 @@ def test_refund_returns_units_to_a_deleted_product(auth_client):
     product.refresh_from_db()
     assert product.available_units == 5
     assert balance(buyer) == Decimal("100.00")
+
+
+def test_fee_that_takes_a_whole_cent_total_leaves_no_zero_merchant_leg(auth_client, settings):
+    settings.PLATFORM_FEE_PERCENT = Decimal("50")
+    buyer = funded_buyer("1.00")
+    product = ProductFactory(price=Decimal("0.01"), available_units=5)
+
+    response = buy(auth_client(buyer), product)
+
+    # 0.01 * 50% = 0.005 -> 0.01 (half-up): the platform keeps the cent, the merchant gets nothing.
+    assert response.status_code == 201, response.json()
+    assert entries_for_order(response.json()["id"]) == {"PURCHASE": Decimal("-0.01"), "FEE": Decimal("0.01")}
+    assert balance(product.merchant) == Decimal("0.00")
+    refund = auth_client(product.merchant).post(f"{ORDERS}/{response.json()['id']}/refund")
+    assert refund.status_code == 200
+    assert balance(buyer) == Decimal("1.00")
+    assert_ledger_balanced()
