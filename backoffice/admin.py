@@ -13,6 +13,7 @@ Writes go through the same services as the API: products through
 
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -75,15 +76,54 @@ class MerchantOwnedAdmin(admin.ModelAdmin):
         return super().changelist_view(request, {"title": self.menu_label, **(extra_context or {})})
 
 
+class MerchantProductForm(forms.ModelForm):
+    """The product form, with the stock it showed carried along.
+
+    Orders take units while a merchant edits: a form posted back with the
+    number it displayed must not put sold units on sale again (a lost update).
+    The stock field only counts as edited when it differs from what was shown,
+    and an edit made over a stock that has moved since is refused for review.
+    """
+
+    stock_shown = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Product
+        fields = PRODUCT_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["stock_shown"].initial = self.instance.available_units
+
+    @property
+    def stock_edited(self) -> bool:
+        shown = self.cleaned_data.get("stock_shown")
+        return shown is None or self.cleaned_data.get("available_units") != shown
+
+    def clean(self):
+        cleaned = super().clean()
+        current = self.instance.available_units if self.instance.pk else None
+        if current is not None and self.stock_edited and cleaned.get("stock_shown") not in (None, current):
+            # Re-render with the stock as it is now, so saving again is a decision on fresh numbers.
+            self.data = self.data.copy()
+            self.data["stock_shown"] = current
+            raise forms.ValidationError(
+                {"available_units": f"Orders changed the stock to {current} since this page was opened; check it."}
+            )
+        return cleaned
+
+
 @admin.register(Product, site=merchant_site)
 class MerchantProductAdmin(MerchantOwnedAdmin):
+    form = MerchantProductForm
     menu_label = "Products"
     list_display = ["name", "price", "available_units", "units_sold", "is_active", "created_at", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "description"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
-    fields = [*PRODUCT_FIELDS, "units_supplied", "created_at", "updated_at"]
+    fields = [*PRODUCT_FIELDS, "stock_shown", "units_supplied", "created_at", "updated_at"]
     readonly_fields = ["units_supplied", "created_at", "updated_at"]
     delete_confirmation_template = "merchant/product_delete_confirmation.html"
     delete_selected_confirmation_template = "merchant/product_delete_selected_confirmation.html"
@@ -118,11 +158,8 @@ class MerchantProductAdmin(MerchantOwnedAdmin):
         data = {field: form.cleaned_data[field] for field in PRODUCT_FIELDS if field in form.cleaned_data}
         try:
             if change:
-                saved = product_update(
-                    product_id=obj.pk,
-                    merchant=request.user,
-                    **{field: data[field] for field in form.changed_data if field in data},
-                )
+                changed = [f for f in form.changed_data if f in data and (f != "available_units" or form.stock_edited)]
+                saved = product_update(product_id=obj.pk, merchant=request.user, **{f: data[f] for f in changed})
             else:
                 saved = product_create(merchant=request.user, **data)
         except ProductNotFound as exc:

@@ -216,6 +216,47 @@ def test_a_merchant_edits_its_product_and_a_restock_moves_units_supplied(merchan
     assert (product.available_units, product.units_supplied) == (17, 20)
 
 
+def product_form(**overrides) -> dict:
+    form = {"name": "Guide", "description": "", "price": "10.00", "available_units": "10", "is_active": "on"}
+    return {**form, **overrides}
+
+
+def test_the_form_carries_the_stock_it_showed(merchant, merchant_client):
+    product = ProductFactory(merchant=merchant, available_units=10)
+    page = merchant_client.get(f"{PRODUCTS}{product.id}/change/")
+    assert page.context["adminform"].form["stock_shown"].value() == 10
+
+
+def test_a_price_edit_posted_after_sales_does_not_put_sold_units_back(merchant, merchant_client):
+    product = ProductFactory(merchant=merchant, available_units=10)
+    # The merchant opened the form at 10 units; 3 sell before it is posted back unchanged.
+    sale(product, quantity=3)
+
+    response = merchant_client.post(
+        f"{PRODUCTS}{product.id}/change/", product_form(price="12.00", available_units="10", stock_shown="10")
+    )
+
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert (product.price, product.available_units, product.units_supplied) == (Decimal("12.00"), 7, 10)
+
+
+def test_a_stock_edit_over_stock_that_moved_is_refused_for_review(merchant, merchant_client):
+    product = ProductFactory(merchant=merchant, available_units=10)
+    sale(product, quantity=3)
+
+    response = merchant_client.post(
+        f"{PRODUCTS}{product.id}/change/", product_form(available_units="15", stock_shown="10")
+    )
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "available_units" in form.errors
+    assert form["stock_shown"].value() == 7
+    product.refresh_from_db()
+    assert (product.available_units, product.units_supplied) == (7, 10)
+
+
 def test_delete_is_a_soft_delete_through_the_service(merchant, merchant_client):
     product = ProductFactory(merchant=merchant)
     order = sale(product)
