@@ -42,8 +42,10 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -210,6 +212,12 @@ def _complete(claim: _Claim, *, status: int, body) -> None:
         raise _ClaimLost()
 
 
+def _complete_unless_failed(claim: _Claim, response: Response) -> None:
+    # A 5xx is not stored: the claim is released below so the client can retry.
+    if response.status_code < 500:
+        _complete(claim, status=response.status_code, body=response.data)
+
+
 def _release(claim: _Claim) -> None:
     """Delete our claim so the client can retry; a failure here only delays that retry until the lock timeout."""
     try:
@@ -250,8 +258,18 @@ def _store_error(view, claim: _Claim, exc: ApplicationError) -> Response:
     return error_response
 
 
-def idempotent(view_method):
-    """Make a viewset method honour the Idempotency-Key header (see the module docstring)."""
+def idempotent(view_method=None, *, in_transaction: Callable[[Any], bool] | None = None):
+    """Make a viewset method honour the Idempotency-Key header (see the module docstring).
+
+    By default the work and its stored response share one transaction. A view
+    whose request moves no money but calls a payment gateway passes
+    `in_transaction=lambda request: …` returning False for such requests: the
+    work then commits as its services go (so no row lock is held across the
+    gateway call) and the response is stored right after, in its own short
+    transaction, still fenced by the claim's token.
+    """
+    if view_method is None:
+        return functools.partial(idempotent, in_transaction=in_transaction)
 
     @functools.wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
@@ -264,12 +282,18 @@ def idempotent(view_method):
         if isinstance(outcome, _Replay):
             return _replay_response(outcome)
         claim = outcome
+        shared = in_transaction is None or in_transaction(request)
 
         try:
-            with transaction.atomic():
+            if shared:
+                # The response is stored in the transaction of the money movement.
+                with transaction.atomic():
+                    response = view_method(self, request, *args, **kwargs)
+                    _complete_unless_failed(claim, response)
+            else:
                 response = view_method(self, request, *args, **kwargs)
-                if response.status_code < 500:
-                    _complete(claim, status=response.status_code, body=response.data)
+                with transaction.atomic():
+                    _complete_unless_failed(claim, response)
         except _ClaimLost:
             raise _lost_claim_error() from None
         except ApplicationError as exc:

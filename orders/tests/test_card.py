@@ -457,3 +457,39 @@ class TestExpiry:
         assert Order.objects.get(id=body["id"]).status == OrderStatus.PENDING
         product.refresh_from_db()
         assert product.available_units == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_card_order_with_a_key_holds_no_product_lock_during_the_gateway_call(stripe_settings, monkeypatch):
+    from django.db import transaction
+
+    from accounts.services import token_pair_for
+    from catalog.models import Product
+    from paymentflow import gateway
+
+    buyer = funded_buyer("0")
+    product = ProductFactory(price=Decimal("5.00"), available_units=5)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user=buyer).access}")
+    create_intent = gateway.payment_intent_create
+    probes = []
+
+    def lock_product(_i):
+        with transaction.atomic():
+            return Product.objects.select_for_update(nowait=True).get(id=product.id).available_units
+
+    def create_while_probing(**kwargs):
+        # Another buyer's purchase must be able to lock the product meanwhile.
+        probes.extend(run_together(1, lock_product))
+        return create_intent(**kwargs)
+
+    monkeypatch.setattr(gateway, "payment_intent_create", create_while_probing)
+
+    body = {"productId": str(product.id), "paymentMethod": "GATEWAY"}
+    response = client.post(ORDERS, body, format="json", HTTP_IDEMPOTENCY_KEY="card-lock-1")
+
+    assert response.status_code == 201, response.json()
+    assert probes == [4], probes  # the reservation had committed, and the row was free
+    replay = client.post(ORDERS, body, format="json", HTTP_IDEMPOTENCY_KEY="card-lock-1")
+    assert replay["Idempotent-Replayed"] == "true"
+    assert Order.objects.count() == 1
