@@ -26,6 +26,9 @@ class AuthViewSet(viewsets.ViewSet):
     """Register, log in, rotate and revoke tokens, read the current user."""
 
     permission_classes = [AllowAny]
+    # register, login, refresh and logout carry their credentials in the body and
+    # read no bearer token (a client still sending its expired access token must
+    # be able to refresh); only `me` authenticates with one.
     # Domain errors an action can answer with, for the OpenAPI document (set per action).
     problem_statuses: tuple[int, ...] = ()
 
@@ -46,7 +49,7 @@ class AuthViewSet(viewsets.ViewSet):
         auth=[],
         description="Create a USER or MERCHANT account and its wallet; returns a token pair.",
     )
-    @action(detail=False, methods=["post"], problem_statuses=(409,))
+    @action(detail=False, methods=["post"], authentication_classes=[], problem_statuses=(409,))
     def register(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -60,7 +63,7 @@ class AuthViewSet(viewsets.ViewSet):
         auth=[],
         description="Exchange email and password for a token pair. Unknown email and wrong password answer alike.",
     )
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], authentication_classes=[], problem_statuses=(401,))
     def login(self, request):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -74,7 +77,7 @@ class AuthViewSet(viewsets.ViewSet):
         auth=[],
         description="Rotate a refresh token: the one sent is blacklisted, a new pair is returned.",
     )
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], authentication_classes=[], problem_statuses=(401,))
     def refresh(self, request):
         serializer = RefreshTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -88,7 +91,7 @@ class AuthViewSet(viewsets.ViewSet):
         auth=[],
         description="Blacklist a refresh token. Access tokens expire on their own (15 minutes).",
     )
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], authentication_classes=[], problem_statuses=(401,))
     def logout(self, request):
         serializer = RefreshTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -415,3 +415,19 @@ def test_register_login_me_refresh_logout_walk_through(api_client):
         assert "password" not in response.content.decode().lower()
         assert_no_secrets(response, STRONG_PASSWORD)
     assert BlacklistedToken.objects.count() == 2
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/refresh", "/api/v1/auth/logout"])
+def test_a_stale_access_token_does_not_block_refresh_or_logout(api_client, user, path):
+    refresh = token_pair_for(user=user).refresh
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer expired.or.garbage")
+
+    response = api_client.post(path, {"refreshToken": refresh}, format="json")
+
+    assert response.status_code in (200, 204), response.content
+
+
+def test_a_stale_access_token_does_not_block_login(api_client, user):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer expired.or.garbage")
+    response = api_client.post("/api/v1/auth/login", {"email": user.email, "password": DEFAULT_PASSWORD}, format="json")
+    assert response.status_code == 200
