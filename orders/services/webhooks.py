@@ -12,7 +12,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders.models import Order, StatusChangeSource, WebhookEvent, WebhookOutcome
+from orders.models import Order, OrderStatus, StatusChangeSource, WebhookEvent, WebhookOutcome
 from orders.services.card import order_complete_card_payment, order_fail
 from paymentflow import gateway
 from paymentflow.errors import ApplicationError
@@ -45,6 +45,14 @@ def _on_payment_failed(intent: dict) -> tuple[Order, str]:
     order = _order_for_intent(intent)
     error = (intent.get("last_payment_error") or {}).get("message") or "Card payment failed"
     order = order_fail(order_id=order.id, reason=error, source=StatusChangeSource.WEBHOOK)
+    if order.status == OrderStatus.FAILED and order.payment_intent_id:
+        # A declined attempt is not final at Stripe: the buyer could pay the same
+        # intent with another card for an order that no longer holds its units.
+        # Cancel it; should that fail, a later success is refunded as a late payment.
+        try:
+            gateway.payment_intent_cancel(payment_intent_id=order.payment_intent_id)
+        except (gateway.GatewayError, gateway.GatewayUnavailable):
+            logger.warning("Could not cancel the PaymentIntent of failed order %s", order.id)
     return order, f"Order is {order.status}: {error}"
 
 
@@ -58,6 +66,16 @@ def webhook_receive(*, payload: bytes, signature_header: str | None) -> WebhookE
     """Verify a delivery, store its event once, and process it (a no-op if it was already)."""
     gateway.webhook_event_from_request(payload=payload, signature_header=signature_header)
     event = json.loads(payload)
+    # Signed is not the same as well formed: an event we could never apply is
+    # refused (400) rather than stored to fail on every redelivery.
+    if not (
+        isinstance(event, dict)
+        and isinstance(event.get("id"), str)
+        and event["id"]
+        and isinstance(event.get("type"), str)
+        and (event["type"] not in HANDLERS or isinstance((event.get("data") or {}).get("object"), dict))
+    ):
+        raise ApplicationError("The event has no id, type or data object.", code="validation_error")
     try:
         record, _created = WebhookEvent.objects.get_or_create(
             event_id=event["id"], defaults={"type": event.get("type", ""), "payload": event}

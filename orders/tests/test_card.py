@@ -359,6 +359,9 @@ class TestEndToEndWithLocalstripe:
         product.refresh_from_db()
         assert product.available_units == 3
         assert LedgerEntry.objects.filter(order_id=body["id"]).count() == 0
+        # The intent is cancelled: no second card can pay an order that gave its units back.
+        intent = stripe_test_client().v1.payment_intents.retrieve(body["payment"]["paymentIntentId"])
+        assert intent.status == "canceled"
 
     def test_payment_after_expiry_is_refunded(self, webhooks, buyer_client):
         _buyer, client = buyer_client
@@ -493,3 +496,26 @@ def test_card_order_with_a_key_holds_no_product_lock_during_the_gateway_call(str
     replay = client.post(ORDERS, body, format="json", HTTP_IDEMPOTENCY_KEY="card-lock-1")
     assert replay["Idempotent-Replayed"] == "true"
     assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "payment_intent.succeeded", "data": {"object": {}}},
+        {"id": "evt_no_data", "type": "payment_intent.succeeded"},
+        {"id": "evt_no_type", "data": {"object": {}}},
+    ],
+    ids=["no-id", "no-data", "no-type"],
+)
+def test_signed_but_malformed_event_is_400_and_not_stored(stripe_settings, api_client, event):
+    body = json.dumps(event).encode()
+    timestamp = int(time.time())
+    key = stripe_settings.STRIPE_WEBHOOK_SECRET.encode()
+    signature = hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+    response = post_event(api_client, body, f"t={timestamp},v1={signature}")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert WebhookEvent.objects.count() == 0
