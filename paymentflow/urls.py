@@ -46,5 +46,6 @@ urlpatterns = [
     re_path(rf"^{prefix}/(?P<unmatched>.*)$", api_not_found, name="api-not-found"),
 ]
 
+handler400 = "paymentflow.views.bad_request"
 handler404 = "paymentflow.views.not_found"
 handler500 = "paymentflow.views.server_error"

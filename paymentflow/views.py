@@ -1,6 +1,7 @@
 """Error pages for requests that never reach a DRF view (DEBUG off)."""
 
 from django.conf import settings
+from django.views.defaults import bad_request as html_bad_request
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as html_server_error
 
@@ -9,6 +10,13 @@ from paymentflow.errors import problem_response
 
 def _is_api(request) -> bool:
     return request.path.startswith(f"/{settings.API_PREFIX}/")
+
+
+def bad_request(request, exception=None):
+    # Django answers a disallowed Host or another SuspiciousOperation here.
+    if _is_api(request):
+        return problem_response(status_code=400, code="validation_error", detail="Bad request.")
+    return html_bad_request(request, exception)
 
 
 def not_found(request, exception=None):

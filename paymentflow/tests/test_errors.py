@@ -271,3 +271,11 @@ def test_empty_list_is_one_empty_page(api_client):
 
     assert response.status_code == 200
     assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+@pytest.mark.django_db
+def test_a_disallowed_host_gets_problem_json_under_the_api(client):
+    response = client.get("/api/v1/health", HTTP_HOST="evil.example.com")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "validation_error"
