@@ -189,8 +189,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 
 # --- API ----------------------------------------------------------------------
 CURRENCY = env.str("CURRENCY", default="USD").upper()
-MINIMUM_WITHDRAWAL = Decimal(env.str("MINIMUM_WITHDRAWAL", default="1.00"))
-MAXIMUM_DEPOSIT = Decimal(env.str("MAXIMUM_DEPOSIT", default="10000.00"))
+# Quantized so messages and checks always speak in cents ("50.00", not "50").
+MINIMUM_WITHDRAWAL = Decimal(env.str("MINIMUM_WITHDRAWAL", default="1.00")).quantize(Decimal("0.01"))
+MAXIMUM_DEPOSIT = Decimal(env.str("MAXIMUM_DEPOSIT", default="10000.00")).quantize(Decimal("0.01"))
 PLATFORM_FEE_PERCENT = Decimal(env.str("PLATFORM_FEE_PERCENT", default="0"))
 if not Decimal(0) <= PLATFORM_FEE_PERCENT < Decimal(100):
     raise ImproperlyConfigured("PLATFORM_FEE_PERCENT must be at least 0 and below 100.")
