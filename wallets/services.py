@@ -133,19 +133,19 @@ def _wallet_update_sql(count: int) -> str:
     )
 
 
-def _wallet_update_params(wallets: list[Wallet], now) -> list:
+def _wallet_update_params(new_state: dict[UUID, tuple[Decimal, int]], now) -> list:
     connection = transaction.get_connection()
     fields = {name: Wallet._meta.get_field(name) for name in ("id", "balance", "entry_count", "updated_at")}
 
     def prep(name: str, value):
         return fields[name].get_db_prep_save(value, connection)
 
-    ids = [prep("id", wallet.id) for wallet in wallets]
+    ids = [prep("id", wallet_id) for wallet_id in new_state]
     params: list = []
-    for wallet_id, wallet in zip(ids, wallets, strict=True):
-        params += [wallet_id, prep("balance", wallet.balance)]
-    for wallet_id, wallet in zip(ids, wallets, strict=True):
-        params += [wallet_id, prep("entry_count", wallet.entry_count)]
+    for wallet_id, (balance, _count) in zip(ids, new_state.values(), strict=True):
+        params += [wallet_id, prep("balance", balance)]
+    for wallet_id, (_balance, count) in zip(ids, new_state.values(), strict=True):
+        params += [wallet_id, prep("entry_count", count)]
     return [*params, prep("updated_at", now), *ids]
 
 
@@ -160,7 +160,10 @@ def _post(kind, legs, description, order_id, created_by, allow_frozen, locked: d
     # column rather than fail a payment over one.
     journal = Journal(kind=kind, description=description[:255], order_id=order_id, created_by=created_by)
     entries: list[LedgerEntry] = []
-    changed: dict[UUID, Wallet] = {}
+    # New (balance, entry count) per changed wallet. Kept apart from the Wallet
+    # objects until every write succeeded: a refused leg must leave the caller's
+    # objects as they were, or a later post with them would start from a wrong balance.
+    new_state: dict[UUID, tuple[Decimal, int]] = {}
     for leg in legs:
         wallet = locked.get(leg.wallet.id)
         entry = LedgerEntry(
@@ -172,36 +175,27 @@ def _post(kind, legs, description, order_id, created_by, allow_frozen, locked: d
             order_id=order_id,
         )
         if wallet is not None:
-            balance_after = wallet.balance + leg.amount
+            balance_before, count = new_state.get(wallet.id, (wallet.balance, wallet.entry_count))
+            balance_after = balance_before + leg.amount
             if balance_after < 0:
-                raise InsufficientFunds(f"Wallet balance {wallet.balance} is less than {-leg.amount}.")
-            wallet.entry_count += 1
-            entry.balance_before, entry.balance_after = wallet.balance, balance_after
-            entry.sequence = wallet.entry_count
-            wallet.balance = balance_after
-            changed[wallet.id] = wallet
+                raise InsufficientFunds(f"Wallet balance {balance_before} is less than {-leg.amount}.")
+            entry.balance_before, entry.balance_after, entry.sequence = balance_before, balance_after, count + 1
+            new_state[wallet.id] = (balance_after, count + 1)
         entries.append(entry)
 
     now = timezone.now()
     journal.save(force_insert=True)
-    if changed:
+    if new_state:
         # We hold the row locks, so writing the values computed above cannot lose a
         # concurrent change. One UPDATE for all the wallets: one round trip.
-        wallets = list(changed.values())
         with transaction.get_connection().cursor() as cursor:
-            cursor.execute(_wallet_update_sql(len(wallets)), _wallet_update_params(wallets, now))
+            cursor.execute(_wallet_update_sql(len(new_state)), _wallet_update_params(new_state, now))
     LedgerEntry.objects.bulk_create(entries)
 
-    for leg in legs:
-        wallet = locked.get(leg.wallet.id)
-        if wallet is not None:
+    for wallet in {id(w): w for w in [*locked.values(), *(leg.wallet for leg in legs)]}.values():
+        if wallet.id in new_state:
+            wallet.balance, wallet.entry_count = new_state[wallet.id]
             wallet.updated_at = now
-            if leg.wallet is not wallet:
-                leg.wallet.balance, leg.wallet.entry_count, leg.wallet.updated_at = (
-                    wallet.balance,
-                    wallet.entry_count,
-                    now,
-                )
     journal._prefetched_objects_cache = {"entries": entries}
     return journal
 

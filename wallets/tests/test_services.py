@@ -450,3 +450,31 @@ def test_wallet_lock_returns_wallets_by_user(user):
 def test_wallet_lock_refuses_a_user_without_a_wallet(user):
     with transaction.atomic(), pytest.raises(Wallet.DoesNotExist):
         services.wallet_lock(user_ids=[user.id, uuid.uuid4()])
+
+
+def test_a_refused_post_leaves_the_callers_wallet_objects_as_they_were(user):
+    """A caller that catches the error and posts again with the same objects starts from the true balance."""
+    payer = MerchantFactory()
+    fund_wallet(user, "10.00")
+    with transaction.atomic():
+        locked = services.wallet_lock(user_ids=[user.id, payer.id])
+        credit_first = [
+            Leg(wallet=locked[user.id], amount=D("5.00"), entry_type=EntryType.SALE),
+            Leg(wallet=locked[payer.id], amount=D("-5.00"), entry_type=EntryType.PURCHASE),
+        ]
+        with pytest.raises(InsufficientFunds), transaction.atomic():
+            ledger_post(kind=JournalKind.PURCHASE, legs=credit_first, locked_wallets=locked.values())
+        assert (locked[user.id].balance, locked[user.id].entry_count) == (D("10.00"), 1)
+
+        external = system_wallet(kind=WalletKind.EXTERNAL)
+        ledger_post(
+            kind=JournalKind.DEPOSIT,
+            legs=[
+                Leg(wallet=locked[user.id], amount=D("1.00"), entry_type=EntryType.DEPOSIT),
+                Leg(wallet=external, amount=D("-1.00"), entry_type=EntryType.DEPOSIT),
+            ],
+            locked_wallets=locked.values(),
+        )
+
+    assert wallet_of(user).balance == D("11.00")
+    assert_ledger_consistent()
