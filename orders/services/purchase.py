@@ -89,6 +89,12 @@ def _purchase_with_wallet(*, buyer, merchant_id: UUID, product_id: UUID, quantit
     # possible and held only for the inserts below until COMMIT.
     wallets = wallet_lock(user_ids=[buyer.id, merchant_id])
     product = product_take_units(product_id=product_id, quantity=quantity)
+    if product.merchant_id != merchant_id:
+        # Only a manual data fix can move a product to another merchant; forget what
+        # this process remembered and fail this attempt (nothing is written) so a
+        # retry locks the right wallet.
+        _merchant_of_remembered.cache_clear()
+        raise RuntimeError(f"Product {product_id} changed merchant; retry the purchase.")
     order = _new_order(
         buyer=buyer,
         merchant_id=merchant_id,
