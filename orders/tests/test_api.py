@@ -467,3 +467,22 @@ def test_fee_that_takes_a_whole_cent_total_leaves_no_zero_merchant_leg(auth_clie
     assert refund.status_code == 200
     assert balance(buyer) == Decimal("1.00")
     assert_ledger_balanced()
+
+
+def test_a_product_moved_to_another_merchant_is_never_sold_for_the_old_one(auth_client):
+    buyer = funded_buyer("100.00")
+    product = ProductFactory(price=Decimal("10.00"), available_units=5)
+    first_merchant = product.merchant
+    assert buy(auth_client(buyer), product).status_code == 201  # this process now remembers the merchant
+    new_merchant = MerchantFactory()
+    Product.objects.filter(id=product.id).update(merchant=new_merchant)  # a manual data fix
+
+    failed = buy(auth_client(buyer), product)
+    retried = buy(auth_client(buyer), product)
+
+    assert failed.status_code == 500
+    assert failed.json()["code"] == "server_error"
+    assert retried.status_code == 201
+    assert retried.json()["merchantId"] == str(new_merchant.id)
+    assert (balance(first_merchant), balance(new_merchant)) == (Decimal("10.00"), Decimal("10.00"))
+    assert Order.objects.count() == 2
