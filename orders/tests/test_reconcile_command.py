@@ -304,7 +304,9 @@ class TestPlantedDiscrepancies:
         assert failing(document) == {"product_stock": [str(shop["product"].id)]}
 
     def test_stale_pending_order(self, shop):
-        stale = unpaid_order(shop, status=OrderStatus.PENDING, expires_at=timezone.now() - timedelta(minutes=1))
+        stale = unpaid_order(shop, status=OrderStatus.PENDING, expires_at=timezone.now() - timedelta(minutes=11))
+        # Just expired: within the grace the cron job (or an in-flight payment's webhook) has to end it.
+        unpaid_order(shop, status=OrderStatus.PENDING, expires_at=timezone.now() - timedelta(minutes=1))
         unpaid_order(shop, status=OrderStatus.PENDING, expires_at=timezone.now() + timedelta(minutes=10))
 
         code, document = reconcile_json()
