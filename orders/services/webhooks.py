@@ -8,6 +8,7 @@ concurrent deliveries of one event.
 
 import json
 import logging
+import uuid
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,12 +21,23 @@ from paymentflow.errors import ApplicationError
 logger = logging.getLogger("paymentflow.webhooks")
 
 
+def _uuid_or_none(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 def _order_for_intent(intent: dict) -> Order:
     order = Order.objects.filter(payment_intent_id=intent["id"]).first()
     if order is None:
         # The intent's metadata names its order even if its id was never stored
         # (a crash between creating the intent and saving its id).
-        order = Order.objects.filter(id=(intent.get("metadata") or {}).get("order_id")).first()
+        order = Order.objects.filter(id=_uuid_or_none((intent.get("metadata") or {}).get("order_id"))).first()
+        if order is not None and not order.payment_intent_id:
+            # Record it, or a later refund of this order would have no intent to refund.
+            Order.objects.filter(id=order.id, payment_intent_id__isnull=True).update(payment_intent_id=intent["id"])
+            order.payment_intent_id = intent["id"]
     if order is None:
         raise ApplicationError(f"No order for PaymentIntent {intent['id']}.", code="not_found", status_code=404)
     return order

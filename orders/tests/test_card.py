@@ -519,3 +519,32 @@ def test_signed_but_malformed_event_is_400_and_not_stored(stripe_settings, api_c
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
     assert WebhookEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_success_for_an_intent_known_only_by_its_metadata_completes_and_records_it(
+    stripe_settings, auth_client, api_client
+):
+    buyer = funded_buyer("0")
+    product = ProductFactory(price=Decimal("5.00"), available_units=5)
+    order = Order.objects.get(id=card_order(auth_client(buyer), product).json()["id"])
+    intent = succeeded_intent(order)
+    # As if the process died between creating the intent and saving its id.
+    Order.objects.filter(id=order.id).update(payment_intent_id=None)
+
+    body, header = signed_event(stripe_settings, event_type="payment_intent.succeeded", intent=intent)
+    assert post_event(api_client, body, header).json()["outcome"] == "PROCESSED"
+
+    order.refresh_from_db()
+    assert (order.status, order.payment_intent_id) == (OrderStatus.COMPLETED, intent["id"])
+
+
+@pytest.mark.django_db
+def test_metadata_that_is_not_an_order_id_is_a_failed_event_not_a_500(stripe_settings, api_client):
+    intent = {"id": "pi_x", "amount": 100, "currency": "usd", "metadata": {"order_id": "not-a-uuid"}}
+    body, header = signed_event(stripe_settings, event_type="payment_intent.succeeded", intent=intent)
+
+    response = post_event(api_client, body, header)
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().outcome == WebhookOutcome.FAILED
