@@ -175,7 +175,10 @@ def _claim(*, user, key: str, fingerprint: _Fingerprint) -> _Claim | _Replay:
                 return _Claim(pk=record.pk, token=token)
             except IntegrityError:
                 # A concurrent duplicate inserted first; the unique constraint made us wait for its commit.
-                record = IdempotencyKey.objects.select_for_update().get(user=user, key=key)
+                record = IdempotencyKey.objects.select_for_update().filter(user=user, key=key).first()
+                if record is None:
+                    # ...and has already released it (its request failed): a retry may claim it.
+                    raise IdempotencyKeyInUse() from None
 
         if record.created_at <= now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS):
             for field, value in fresh.items():
