@@ -221,23 +221,29 @@ def _refunded_minor(*, payment_intent_id: str) -> int:
 
 def _gateway_discrepancy(*, order_status: str, payment_intent_id: str | None, total, currency: str) -> str | None:
     """Return why Stripe does not back this card order, or None when it does."""
+    unpaid_here = order_status in (OrderStatus.FAILED, OrderStatus.EXPIRED)
     if not payment_intent_id:
-        return "no PaymentIntent id"
+        return None if unpaid_here else "no PaymentIntent id"
     try:
         intent = gateway.payment_intent_retrieve(payment_intent_id=payment_intent_id)
     except gateway.GatewayError as exc:
         if exc.http_status == status.HTTP_404_NOT_FOUND:
-            return "PaymentIntent not found"
+            return None if unpaid_here else "PaymentIntent not found"
         raise
+    if unpaid_here:
+        # The order gave its units back: money Stripe took for it must have gone back too.
+        if intent.status == "succeeded" and _refunded_minor(payment_intent_id=payment_intent_id) < intent.amount_minor:
+            return f"paid in Stripe but {order_status.lower()} here, not refunded"
+        return None
     if intent.status != "succeeded":
         return f"PaymentIntent {intent.status}"
     if intent.amount_minor != to_minor_units(total) or intent.currency.lower() != currency.lower():
         return "amount or currency differs"
-    if (
-        order_status == OrderStatus.REFUNDED
-        and _refunded_minor(payment_intent_id=payment_intent_id) != intent.amount_minor
-    ):
+    refunded = _refunded_minor(payment_intent_id=payment_intent_id)
+    if order_status == OrderStatus.REFUNDED and refunded != intent.amount_minor:
         return "refund missing or partial"
+    if order_status == OrderStatus.COMPLETED and refunded:
+        return "refunded in Stripe but COMPLETED here"
     return None
 
 
@@ -259,7 +265,8 @@ def _in_pages(orders: QuerySet[Order]) -> Iterator[tuple]:
 
 def check_gateway_payments(*, since: datetime | None = None) -> CheckResult:
     """Card orders that Stripe does not back: COMPLETED ones need a `succeeded` PaymentIntent of the same
-    amount and currency, REFUNDED ones that too and refunds covering the whole amount.
+    amount and currency and no refund, REFUNDED ones refunds covering the whole amount, and FAILED or
+    EXPIRED ones whose intent was paid anyway (a late payment) a full refund.
 
     The one check that is not a single statement: each order means a call to
     Stripe (two for a refunded one). The orders are read in pages of
@@ -269,9 +276,7 @@ def check_gateway_payments(*, since: datetime | None = None) -> CheckResult:
     without Stripe keys and GatewayError when Stripe cannot be reached: then
     nothing can be concluded.
     """
-    orders = Order.objects.filter(
-        payment_method=PaymentMethod.GATEWAY, status__in=(OrderStatus.COMPLETED, OrderStatus.REFUNDED)
-    )
+    orders = Order.objects.filter(payment_method=PaymentMethod.GATEWAY).exclude(status=OrderStatus.PENDING)
     if since:
         orders = orders.filter(Q(created_at__gte=since) | Q(updated_at__gte=since))
     count, examples, reasons = 0, [], Counter()
@@ -291,7 +296,8 @@ def check_gateway_payments(*, since: datetime | None = None) -> CheckResult:
 GATEWAY_CHECK = Check(
     name="gateway_payments",
     entity="order",
-    description="card orders: PaymentIntent succeeded with the same amount in Stripe; refunded ones refunded there",
+    description="card orders agree with Stripe: paid (same amount) when completed, refunded when refunded, "
+    "never paid-and-kept when failed or expired",
     windowed=True,
     run=check_gateway_payments,
 )

@@ -24,9 +24,10 @@ from catalog.exceptions import OutOfStock
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from orders.exceptions import InvalidOrderState
-from orders.models import Order, OrderStatus, PaymentMethod
+from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
 from orders.services import order_purchase, order_refund
-from orders.services.card import order_complete_card_payment
+from orders.services.card import order_complete_card_payment, order_fail
+from paymentflow import gateway
 from paymentflow.money import to_minor_units
 from paymentflow.tests.localstripe import confirm_payment_intent, stripe_test_client
 from paymentflow.tests.threads import run_together
@@ -591,6 +592,29 @@ class TestGatewayPayments:
         gateway = check_of(document, "gateway_payments")
         assert sorted(gateway["examples"]) == sorted([str(completed.id), str(refunded.id)])
         assert gateway["detail"] == "PaymentIntent not found: 1; PaymentIntent requires_payment_method: 1"
+
+    def test_a_completed_order_refunded_in_stripe_only(self, card_orders):
+        completed, _ = card_orders
+        gateway.refund_create(payment_intent_id=completed.payment_intent_id, idempotency_key="outside-the-app")
+
+        _, document = reconcile_json("--gateway")
+
+        assert failing(document) == {"gateway_payments": [str(completed.id)]}
+        assert check_of(document, "gateway_payments")["detail"] == "refunded in Stripe but COMPLETED here: 1"
+
+    def test_a_failed_order_whose_payment_succeeded_and_was_kept(self, card_orders, shop):
+        late = order_purchase(
+            buyer=shop["buyer"], product_id=shop["product"].id, quantity=1, method=PaymentMethod.GATEWAY
+        )
+        order_fail(order_id=late.id, reason="declined", source=StatusChangeSource.WEBHOOK)
+        confirm_payment_intent(payment_intent_id=late.payment_intent_id)
+
+        _, document = reconcile_json("--gateway")
+
+        assert failing(document) == {"gateway_payments": [str(late.id)]}
+        assert check_of(document, "gateway_payments")["detail"] == "paid in Stripe but failed here, not refunded: 1"
+        gateway.refund_create(payment_intent_id=late.payment_intent_id, idempotency_key="late-refund")
+        assert reconcile_json("--gateway")[0] == 0
 
     def test_stripe_unreachable_is_exit_2(self, card_orders, settings):
         settings.STRIPE_API_BASE = "http://127.0.0.1:1"
