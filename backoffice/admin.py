@@ -24,11 +24,10 @@ from catalog.exceptions import NotMerchant, NotProductOwner, ProductNotFound
 from catalog.models import Product
 from catalog.selectors import product_list_for_merchant
 from catalog.services import product_create, product_delete, product_update
-from orders.models import Order, OrderStatus, OrderStatusChange, StatusChangeSource
+from orders.admin import refund_selected
+from orders.models import Order, OrderStatusChange
 from orders.selectors import order_list_for_merchant
-from orders.services import order_refund
 from paymentflow.admin_mixins import ReadOnlyAdminMixin
-from paymentflow.errors import ApplicationError
 from wallets.admin import UUIDSearchMixin
 from wallets.models import LedgerEntry, WalletKind
 
@@ -267,29 +266,14 @@ class MerchantSaleAdmin(MerchantOwnedAdmin):
         description="Refund selected completed sales (full refund, units back to stock)", permissions=["refund"]
     )
     def refund_sales(self, request, queryset):
-        refunded = 0
-        for order in queryset:
-            if order.status != OrderStatus.COMPLETED:
-                self.message_user(
-                    request,
-                    f"Order {order.id} is {order.status}: only completed sales can be refunded.",
-                    messages.WARNING,
-                )
-                continue
-            try:
-                order_refund(
-                    order_id=order.id,
-                    actor=request.user,
-                    source=StatusChangeSource.ADMIN,
-                    reason="Refunded by the merchant",
-                )
-            except ApplicationError as exc:
-                self.message_user(request, f"Order {order.id}: {exc.detail}", messages.ERROR)
-                continue
-            refunded += 1
-            self.log_change(request, order, "Refunded.")
-        if refunded:
-            self.message_user(request, f"Refunded {refunded} sale(s).", messages.SUCCESS)
+        refund_selected(
+            self,
+            request,
+            queryset,
+            reason="Refunded by the merchant",
+            noun="sale",
+            not_completed_level=messages.WARNING,
+        )
 
 
 @admin.register(LedgerEntry, site=merchant_site)
@@ -310,17 +294,7 @@ class MerchantLedgerAdmin(MerchantOwnedAdmin):
     search_fields = ["description"]
     date_hierarchy = "created_at"
     ordering = ["-sequence"]
-    fields = [
-        "id",
-        "sequence",
-        "created_at",
-        "type",
-        "amount",
-        "balance_before",
-        "balance_after",
-        "description",
-        "order_id",
-    ]
+    fields = ["id", *list_display]
     readonly_fields = fields
     actions = None
 

@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from orders.exceptions import InvalidOrderState
 from orders.models import Order, OrderStatusChange, StatusChangeSource, WebhookEvent, WebhookOutcome
 from orders.services import order_refund
 from orders.services.webhooks import webhook_event_reprocess
@@ -68,17 +69,33 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Refund selected orders (full refund, units back to stock)", permissions=["refund"])
     def refund_orders(self, request, queryset):
-        refunded = 0
-        for order in queryset:
-            try:
-                order_refund(order_id=order.id, actor=request.user, source=StatusChangeSource.ADMIN)
-            except ApplicationError as exc:
-                self.message_user(request, f"Order {order.id}: {exc.detail}", level=messages.ERROR)
-                continue
-            refunded += 1
-            self.log_change(request, order, "Refunded.")
-        if refunded:
-            self.message_user(request, f"Refunded {refunded} order(s).", level=messages.SUCCESS)
+        refund_selected(self, request, queryset)
+
+
+def refund_selected(
+    model_admin, request, orders, *, reason: str = "", noun: str = "order", not_completed_level=messages.ERROR
+) -> None:
+    """Refund each order through `order_refund` (as the API does) and report the outcome as messages.
+
+    Both back offices use it: operators see an order that is not COMPLETED as
+    an error, merchants (refunding their own sales) as a warning to skip it.
+    Any other refusal (e.g. the merchant's wallet cannot cover it) is an error
+    for that order and changes nothing.
+    """
+    refunded = 0
+    for order in orders:
+        try:
+            order_refund(order_id=order.id, actor=request.user, source=StatusChangeSource.ADMIN, reason=reason)
+        except InvalidOrderState as exc:
+            model_admin.message_user(request, f"Order {order.id}: {exc.detail}", level=not_completed_level)
+            continue
+        except ApplicationError as exc:
+            model_admin.message_user(request, f"Order {order.id}: {exc.detail}", level=messages.ERROR)
+            continue
+        refunded += 1
+        model_admin.log_change(request, order, "Refunded.")
+    if refunded:
+        model_admin.message_user(request, f"Refunded {refunded} {noun}(s).", level=messages.SUCCESS)
 
 
 @admin.register(WebhookEvent)
