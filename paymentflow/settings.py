@@ -223,6 +223,8 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     # Money leaves as "100.50": a string with exactly two places, never a float.
     "COERCE_DECIMAL_TO_STRING": True,
+    # API.md's time format: ISO 8601 UTC to the second, "2026-01-01T00:00:00Z".
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
     "UNAUTHENTICATED_USER": None,
 }
 
