@@ -52,9 +52,22 @@ class AutoSchema(SpectacularAutoSchema):
         # drf-spectacular documents every decimal string as maybe negative (`^-?…`); an amount
         # that cannot be negative says so, so "-5" is documented as invalid (the API fuzzer
         # sends it as bad input and expects the 400 it gets).
-        if isinstance(field, MoneyAmountField) and field.min_value is not None and field.min_value >= 0:
+        if not isinstance(field, MoneyAmountField):
+            return schema
+        if field.min_value is not None and field.min_value >= 0:
             schema["pattern"] = schema["pattern"].replace("^-?", "^", 1)
-        return schema
+        if direction != "request":
+            return schema
+        # Requests may send money as a JSON number or a string (API.md); responses
+        # always send the string.
+        description = schema.pop("description", None)
+        as_number = {"type": "number", "multipleOf": 0.01}
+        if field.min_value is not None:
+            as_number["minimum"] = float(field.min_value)
+        money = {"oneOf": [as_number, schema]}
+        if description:
+            money["description"] = description
+        return money
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
