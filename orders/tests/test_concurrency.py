@@ -9,9 +9,10 @@ from rest_framework.test import APIClient
 from accounts.services import token_pair_for
 from catalog.tests.factories import ProductFactory
 from orders.models import Order, OrderStatus
-from orders.tests.helpers import assert_ledger_balanced, balance, funded_buyer
+from orders.tests.helpers import balance, funded_buyer
 from paymentflow.tests.threads import run_together
 from wallets.models import LedgerEntry
+from wallets.tests.factories import assert_ledger_consistent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,7 +63,7 @@ def test_hundred_buyers_ten_units_never_oversell():
     assert Order.objects.filter(status=OrderStatus.COMPLETED).count() == 10
     assert balance(product.merchant) == Decimal("70.00")
     assert sum(balance(b) for b in buyers) == Decimal("4930.00")
-    assert_ledger_balanced()
+    assert_ledger_consistent()
 
 
 def test_one_buyer_funded_for_three_units_gets_three():
@@ -78,7 +79,7 @@ def test_one_buyer_funded_for_three_units_gets_three():
     assert balance(buyer) == Decimal("5.00")
     product.refresh_from_db()
     assert product.available_units == 97
-    assert_ledger_balanced()
+    assert_ledger_consistent()
 
 
 def test_purchase_and_price_change_use_one_consistent_price():
@@ -97,7 +98,7 @@ def test_purchase_and_price_change_use_one_consistent_price():
         assert order.unit_price in (Decimal("10.00"), Decimal("20.00"))
         debit = LedgerEntry.objects.get(order_id=order.id, type="PURCHASE").amount
         assert debit == -order.unit_price * order.quantity == -order.total_amount
-    assert_ledger_balanced()
+    assert_ledger_consistent()
 
 
 def test_concurrent_refunds_refund_once():
@@ -120,7 +121,7 @@ def test_concurrent_refunds_refund_once():
     product.refresh_from_db()
     assert product.available_units == 5
     assert LedgerEntry.objects.filter(order_id=order_id, type="REFUND").count() == 1
-    assert_ledger_balanced()
+    assert_ledger_consistent()
 
 
 def test_interleaved_purchases_and_refunds_do_not_deadlock():
@@ -143,4 +144,4 @@ def test_interleaved_purchases_and_refunds_do_not_deadlock():
     product.refresh_from_db()
     assert product.available_units == 1000 - 12
     assert Order.objects.filter(status=OrderStatus.REFUNDED).count() == 12
-    assert_ledger_balanced()
+    assert_ledger_consistent()
