@@ -60,5 +60,5 @@ def funded_wallet(db):
 
 
 # The Stripe fixtures (localstripe per session, `stripe_settings`, `stripe_webhook_to`)
-# and their helpers live in paymentflow/tests/localstripe.py.
-pytest_plugins = ["paymentflow.tests.localstripe"]
+# and their helpers live in core/tests/localstripe.py.
+pytest_plugins = ["core.tests.localstripe"]

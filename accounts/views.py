@@ -13,7 +13,7 @@ from accounts.serializers import (
     TokenPairSerializer,
     UserSerializer,
 )
-from paymentflow.throttles import AuthRateThrottle
+from core.throttles import AuthRateThrottle
 
 
 def _auth_response(user, *, status_code: int) -> Response:

@@ -1,4 +1,4 @@
-from paymentflow.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 class ProductNotFound(ApplicationError):

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 
-from paymentflow.money import MoneyField
+from core.money import MoneyField
 
 NAME_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 5000

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from catalog.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, Product
 from catalog.selectors import DEFAULT_ORDERING, ORDERINGS
-from paymentflow.money import MoneyAmountField
+from core.money import MoneyAmountField
 
 # Units live in a 32-bit integer column: a larger value must fail validation, not the INSERT.
 MAX_UNITS = 2_147_483_647

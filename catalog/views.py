@@ -19,7 +19,7 @@ from catalog.serializers import (
     ProductSerializer,
     ProductUpdateSerializer,
 )
-from paymentflow.pagination import PageLimitPagination
+from core.pagination import PageLimitPagination
 
 # `{id}` only matches a UUID, so `/products/merchant/my-products` can never be taken
 # for a product id and `/products/not-a-uuid` is a plain 404.

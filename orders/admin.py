@@ -15,7 +15,7 @@ from orders.models import Order, OrderStatusChange, StatusChangeSource, WebhookE
 from orders.services import order_refund
 from orders.services.webhooks import webhook_event_reprocess
 from paymentflow.admin_mixins import ReadOnlyAdminMixin
-from paymentflow.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 class OrderStatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):

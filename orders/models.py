@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Round
 
-from paymentflow.money import MoneyField
+from core.money import MoneyField
 
 
 class OrderStatus(models.TextChoices):

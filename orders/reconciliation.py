@@ -16,8 +16,8 @@ from django.utils import timezone
 from rest_framework import status
 
 from orders.models import UNIT_HOLDING_STATUSES, Order, OrderStatus, PaymentMethod
-from paymentflow import gateway
-from paymentflow.money import to_minor_units
+from core import gateway
+from core.money import to_minor_units
 from wallets.models import SYSTEM_WALLET_IDS, EntryType, JournalKind, WalletKind
 from wallets.reconciliation import (
     EXAMPLE_LIMIT,

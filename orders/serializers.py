@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders.models import Order, OrderStatus, PaymentMethod
-from paymentflow.money import MoneyAmountField
+from core.money import MoneyAmountField
 
 
 class OrderCreateSerializer(serializers.Serializer):

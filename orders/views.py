@@ -12,7 +12,7 @@ from orders import selectors, services
 from orders.models import PaymentMethod
 from orders.serializers import OrderCreateSerializer, OrderListQuerySerializer, OrderSerializer
 from orders.services.webhooks import webhook_receive
-from paymentflow.idempotency import idempotent
+from core.idempotency import idempotent
 
 # UUID_PATTERN would otherwise be documented as a bare string pattern.
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Order id.")
@@ -32,7 +32,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     # Only a well-formed UUID reaches the views: `[0-9a-fA-F-]{36}` let
     # "000…0" (36 zeros) through to the UUID column, a 500 (found by the API fuzzer).
     lookup_value_regex = UUID_PATTERN
-    # Documented error statuses per action (paymentflow.schema); @actions pass their own.
+    # Documented error statuses per action (core.schema); @actions pass their own.
     problem_statuses: dict | tuple = {"create": (404, 409, 422, 502, 503)}
 
     def get_queryset(self):

@@ -44,7 +44,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "paymentflow",
+    "core",
     "accounts",
     "wallets",
     "catalog",
@@ -54,10 +54,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: a request id for every request and one access log line, whatever answers it.
-    "paymentflow.middleware.RequestLogMiddleware",
+    "core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "paymentflow.middleware.ApiErrorMiddleware",
+    "core.middleware.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -158,7 +158,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "paymentflow.storage.StaticFilesStorage"
+        "BACKEND": "core.storage.StaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -212,11 +212,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["djangorestframework_camel_case.render.CamelCaseJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["paymentflow.parsers.DecimalCamelCaseJSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "paymentflow.pagination.PageLimitPagination",
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.DecimalCamelCaseJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.PageLimitPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "paymentflow.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "paymentflow.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": AUTH_THROTTLE_RATE},
     # Trust X-Forwarded-For only from as many proxies as we run behind; 0 means
     # the client IP is REMOTE_ADDR and cannot be spoofed to dodge the rate limit.
@@ -262,14 +262,14 @@ SPECTACULAR_SETTINGS = {
 }
 
 # One JSON object per line (LOG_FORMAT=plain: one readable line), each tagged with its
-# request id and scrubbed of tokens and keys (paymentflow/logging.py, SECURITY.md).
+# request id and scrubbed of tokens and keys (core/logging.py, SECURITY.md).
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {"()": "paymentflow.logging.JsonFormatter"},
-        "plain": {"()": "paymentflow.logging.PlainFormatter"},
+        "json": {"()": "core.logging.JsonFormatter"},
+        "plain": {"()": "core.logging.PlainFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain" if LOG_FORMAT == "plain" else "json"}

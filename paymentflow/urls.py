@@ -3,25 +3,13 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.exceptions import NotFound
-from rest_framework.permissions import AllowAny
 
 from backoffice.sites import merchant_site
-from paymentflow.health import HealthView
+from core.health import HealthView
+from core.views import api_not_found
 
 prefix = settings.API_PREFIX
-
-
-@extend_schema(exclude=True)
-@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-@authentication_classes([])
-@permission_classes([AllowAny])
-def api_not_found(request, unmatched=""):
-    """Answer any unknown path under the API prefix with a problem+json 404."""
-    raise NotFound("No such endpoint.")
 
 
 api_patterns = [
@@ -46,6 +34,6 @@ urlpatterns = [
     re_path(rf"^{prefix}/(?P<unmatched>.*)$", api_not_found, name="api-not-found"),
 ]
 
-handler400 = "paymentflow.views.bad_request"
-handler404 = "paymentflow.views.not_found"
-handler500 = "paymentflow.views.server_error"
+handler400 = "core.views.bad_request"
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

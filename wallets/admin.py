@@ -22,8 +22,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from paymentflow.admin_mixins import ReadOnlyAdminMixin
-from paymentflow.errors import ApplicationError
-from paymentflow.money import quantize
+from core.errors import ApplicationError
+from core.money import quantize
 from wallets import services
 from wallets.models import Journal, LedgerEntry, ReconciliationRun, Wallet
 

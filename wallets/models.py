@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
 
-from paymentflow.money import MoneyField
+from core.money import MoneyField
 
 
 def default_currency() -> str:

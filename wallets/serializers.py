@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from paymentflow.money import MoneyAmountField
+from core.money import MoneyAmountField
 from wallets.models import API_ENTRY_TYPES, LedgerEntry, Wallet
 
 DESCRIPTION_MAX_LENGTH = 255

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from paymentflow.money import quantize
+from core.money import quantize
 from wallets.exceptions import (
     AdjustmentReasonRequired,
     AmountAboveMaximum,

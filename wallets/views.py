@@ -3,7 +3,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from paymentflow.idempotency import idempotent
+from core.idempotency import idempotent
 from wallets import selectors, services
 from wallets.models import API_ENTRY_TYPES
 from wallets.serializers import (

@@ -7,7 +7,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts.models import User
 from accounts.services import token_pair_for
 from accounts.tests.factories import UserFactory
-from paymentflow.tests.threads import run_together
+from core.tests.threads import run_together
 
 THREADS = 8
 

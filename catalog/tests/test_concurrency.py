@@ -8,7 +8,7 @@ from django.db import transaction
 from catalog.exceptions import OutOfStock
 from catalog.services import product_release_units, product_take_units, product_update
 from catalog.tests.factories import ProductFactory
-from paymentflow.tests.threads import run_together
+from core.tests.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

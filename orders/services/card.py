@@ -16,8 +16,8 @@ from orders.exceptions import OrderNotFound, PaymentMismatch
 from orders.models import Order, OrderStatus, StatusChangeSource
 from orders.services.history import order_transition
 from orders.services.legs import sale_legs
-from paymentflow import gateway
-from paymentflow.money import to_minor_units
+from core import gateway
+from core.money import to_minor_units
 from wallets.models import JournalKind, WalletKind
 from wallets.services import ledger_post, system_wallet, wallet_lock
 

@@ -16,8 +16,8 @@ from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
 from orders.services.card import order_fail
 from orders.services.history import order_record_created
 from orders.services.legs import sale_legs
-from paymentflow import gateway
-from paymentflow.money import percent_of, quantize
+from core import gateway
+from core.money import percent_of, quantize
 from wallets.models import JournalKind
 from wallets.services import ledger_post, wallet_lock
 

@@ -10,7 +10,7 @@ from orders.exceptions import InvalidOrderState, OrderNotFound, RefundNotAllowed
 from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
 from orders.services.history import order_transition
 from orders.services.legs import sale_legs
-from paymentflow import gateway
+from core import gateway
 from wallets.models import JournalKind, WalletKind
 from wallets.services import ledger_post, system_wallet, wallet_lock
 

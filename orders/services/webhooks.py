@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from orders.models import Order, OrderStatus, StatusChangeSource, WebhookEvent, WebhookOutcome
 from orders.services.card import order_complete_card_payment, order_fail
-from paymentflow import gateway
-from paymentflow.errors import ApplicationError
+from core import gateway
+from core.errors import ApplicationError
 
 logger = logging.getLogger("paymentflow.webhooks")
 

@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 from catalog.tests.factories import ProductFactory
 from orders.models import Order, OrderStatus, OrderStatusChange, WebhookEvent, WebhookOutcome
 from orders.tests.helpers import balance, entries_for_order, funded_buyer, platform_revenue
-from paymentflow.tests.localstripe import CARD_DECLINED, confirm_payment_intent, stripe_test_client
-from paymentflow.tests.threads import run_together
+from core.tests.localstripe import CARD_DECLINED, confirm_payment_intent, stripe_test_client
+from core.tests.threads import run_together
 from wallets.models import LedgerEntry, WalletKind
 from wallets.tests.factories import assert_ledger_consistent
 
@@ -469,7 +469,7 @@ def test_card_order_with_a_key_holds_no_product_lock_during_the_gateway_call(str
 
     from accounts.services import token_pair_for
     from catalog.models import Product
-    from paymentflow import gateway
+    from core import gateway
 
     buyer = funded_buyer("0")
     product = ProductFactory(price=Decimal("5.00"), available_units=5)

@@ -10,7 +10,7 @@ from accounts.services import token_pair_for
 from catalog.tests.factories import ProductFactory
 from orders.models import Order, OrderStatus
 from orders.tests.helpers import balance, funded_buyer
-from paymentflow.tests.threads import run_together
+from core.tests.threads import run_together
 from wallets.models import LedgerEntry
 from wallets.tests.factories import assert_ledger_consistent
 

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import token_pair_for
 from accounts.tests.factories import UserFactory
-from paymentflow.tests.threads import run_together
+from core.tests.threads import run_together
 from wallets.models import EntryType, JournalKind, LedgerEntry
 from wallets.services import Leg, ledger_post
 from wallets.tests.factories import assert_ledger_consistent, fund_wallet, wallet_of

@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from orders.reconciliation import GATEWAY_CHECK, ORDER_CHECKS
-from paymentflow import gateway
+from core import gateway
 from wallets.models import ReconciliationRun
 from wallets.reconciliation import LEDGER_CHECKS, Check, CheckResult, read_only_snapshot
 

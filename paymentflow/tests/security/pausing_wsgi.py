@@ -14,7 +14,7 @@ from paymentflow.wsgi import application
 
 # isort: split
 # Imported after the WSGI application, which has loaded Django's app registry for its models.
-from paymentflow import idempotency
+from core import idempotency
 
 _complete = idempotency._complete
 

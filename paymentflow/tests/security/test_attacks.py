@@ -19,9 +19,9 @@ from accounts.services import token_pair_for
 from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
+from core.models import IdempotencyKey
 from orders.models import Order, OrderStatus
 from orders.services import order_purchase
-from paymentflow.models import IdempotencyKey
 from wallets.models import Journal, LedgerEntry, Wallet
 from wallets.tests.factories import fund_wallet
 

@@ -32,10 +32,10 @@ from accounts.services import token_pair_for
 from accounts.tests.factories import DEFAULT_PASSWORD, MerchantFactory, UserFactory
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
+from core import gateway
+from core.models import IdempotencyKey
 from orders.models import Order, OrderStatus
 from orders.services import purchase
-from paymentflow import gateway
-from paymentflow.models import IdempotencyKey
 from wallets.models import Journal, LedgerEntry, Wallet
 from wallets.tests.factories import fund_wallet
 

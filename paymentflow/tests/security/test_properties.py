@@ -42,10 +42,10 @@ from accounts.services import token_pair_for
 from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
+from core.money import percent_of, quantize, to_minor_units
+from core.tests.localstripe import confirm_payment_intent
 from orders.models import Order, OrderStatus
 from orders.services.card import order_complete_card_payment, order_expire, order_fail
-from paymentflow.money import percent_of, quantize, to_minor_units
-from paymentflow.tests.localstripe import confirm_payment_intent
 from wallets.models import Wallet, WalletKind
 from wallets.services import wallet_freeze, wallet_unfreeze
 

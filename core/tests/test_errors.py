@@ -16,8 +16,8 @@ from rest_framework.permissions import AllowAny
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from paymentflow.errors import ApplicationError
-from paymentflow.pagination import PageLimitPagination
+from core.errors import ApplicationError
+from core.pagination import PageLimitPagination
 
 PREFIX = f"/{settings.API_PREFIX}"
 LEAKED_TEXT = "SELECT password FROM accounts_user -- hunter2"

@@ -57,10 +57,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from paymentflow.errors import PROBLEM_CONTENT_TYPE, ApplicationError
-from paymentflow.models import IdempotencyKey
+from core.errors import PROBLEM_CONTENT_TYPE, ApplicationError
+from core.models import IdempotencyKey
 
-logger = logging.getLogger("paymentflow.idempotency")
+logger = logging.getLogger("core.idempotency")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -1,6 +1,6 @@
 """Structured logs: one JSON object per line, tagged with the request id, scrubbed of secrets.
 
-`RequestLogMiddleware` (paymentflow/middleware.py) sets the request id of the
+`RequestLogMiddleware` (core/middleware.py) sets the request id of the
 request being served in `request_id_var`; every line logged while it runs
 carries it, so an access line and the error it caused share one id.
 

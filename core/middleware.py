@@ -7,17 +7,17 @@ import uuid
 
 from django.conf import settings
 
-from paymentflow.errors import problem_response
-from paymentflow.logging import request_id_var
+from core.errors import problem_response
+from core.logging import request_id_var
 
-logger = logging.getLogger("paymentflow.errors")
+logger = logging.getLogger("core.errors")
 access_logger = logging.getLogger("paymentflow.request")
 
 
 class ApiErrorMiddleware:
     """Answer an exception escaping a plain Django view under the API with a clean 500.
 
-    DRF views already go through `paymentflow.errors.exception_handler`; this
+    DRF views already go through `core.errors.exception_handler`; this
     covers the rest (and DEBUG mode, where Django would render a traceback page).
     """
 

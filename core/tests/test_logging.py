@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from paymentflow.logging import REDACTED, JsonFormatter, PlainFormatter, redact
+from core.logging import REDACTED, JsonFormatter, PlainFormatter, redact
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-logger = logging.getLogger("paymentflow.errors")
+logger = logging.getLogger("core.errors")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 

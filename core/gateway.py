@@ -26,10 +26,10 @@ import stripe
 from django.conf import settings
 from rest_framework import status
 
-from paymentflow.errors import ApplicationError
-from paymentflow.money import to_minor_units
+from core.errors import ApplicationError
+from core.money import to_minor_units
 
-logger = logging.getLogger("paymentflow.gateway")
+logger = logging.getLogger("core.gateway")
 
 
 def _without_debug_records(record: logging.LogRecord) -> bool:

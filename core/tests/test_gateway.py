@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 import stripe
 
-from paymentflow import gateway
-from paymentflow.gateway import (
+from core import gateway
+from core.gateway import (
     GatewayError,
     GatewayUnavailable,
     PaymentIntentNotCancelable,
@@ -23,8 +23,8 @@ from paymentflow.gateway import (
     refund_create,
     webhook_event_from_request,
 )
-from paymentflow.tests import webhook_urls
-from paymentflow.tests.localstripe import (
+from core.tests import webhook_urls
+from core.tests.localstripe import (
     CARD_DECLINED,
     CARD_SUCCEEDS,
     STRIPE_TEST_SECRET_KEY,
@@ -325,7 +325,7 @@ def test_webhook_body_that_is_not_an_event_raises_signature_invalid(webhook_secr
 # --- end to end: localstripe -> live_server -----------------------------------
 
 
-@pytest.mark.urls("paymentflow.tests.webhook_urls")
+@pytest.mark.urls("core.tests.webhook_urls")
 @pytest.mark.parametrize(
     ("card", "event_type", "status"),
     [

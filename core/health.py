@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-logger = logging.getLogger("paymentflow.health")
+logger = logging.getLogger("core.health")
 
 
 class HealthSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from paymentflow.models import IdempotencyKey
+from core.models import IdempotencyKey
 
 
 class Command(BaseCommand):

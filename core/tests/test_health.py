@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from paymentflow import health
+from core import health
 
 URL = "/api/v1/health"
 

@@ -3,8 +3,8 @@
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
-from paymentflow.errors import PROBLEM_CONTENT_TYPE
-from paymentflow.money import MoneyAmountField
+from core.errors import PROBLEM_CONTENT_TYPE
+from core.money import MoneyAmountField
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid input (`validation_error` or a domain rule such as `amount_above_maximum`).",

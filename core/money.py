@@ -1,7 +1,7 @@
 """Money helpers: Decimal only, two places, half-up rounding in one place.
 
 A float anywhere in a money path is a bug: JSON numbers are parsed as Decimal
-(`paymentflow.parsers`), model fields are `MoneyField`, and the API renders
+(`core.parsers`), model fields are `MoneyField`, and the API renders
 amounts as strings with exactly two places.
 """
 

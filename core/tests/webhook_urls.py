@@ -1,6 +1,6 @@
 """A test-only URLconf: a webhook receiver that verifies deliveries and keeps them in memory.
 
-Used with `@pytest.mark.urls("paymentflow.tests.webhook_urls")` to prove, before
+Used with `@pytest.mark.urls("core.tests.webhook_urls")` to prove, before
 the orders app has its own endpoint, that localstripe's deliveries to a
 live_server verify with `webhook_event_from_request`.
 """
@@ -10,7 +10,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from paymentflow.gateway import WebhookSignatureInvalid, webhook_event_from_request
+from core.gateway import WebhookSignatureInvalid, webhook_event_from_request
 
 # (event, None) for a delivery that verified, (None, error code) for one that did not.
 received: list[tuple[object, str | None]] = []

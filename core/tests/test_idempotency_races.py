@@ -13,9 +13,9 @@ from rest_framework.test import APIClient
 
 from accounts.services import token_pair_for
 from accounts.tests.factories import UserFactory
-from paymentflow.idempotency import _claim, _Fingerprint
-from paymentflow.models import IdempotencyKey
-from paymentflow.tests.threads import run_together
+from core.idempotency import _claim, _Fingerprint
+from core.models import IdempotencyKey
+from core.tests.threads import run_together
 from wallets.models import LedgerEntry, Wallet
 from wallets.tests.factories import assert_ledger_consistent, wallet_of
 

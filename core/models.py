@@ -1,4 +1,4 @@
-"""Cross-cutting models: idempotency keys (see `paymentflow.idempotency`)."""
+"""Cross-cutting models: idempotency keys (see `core.idempotency`)."""
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -10,7 +10,7 @@ class IdempotencyKey(models.Model):
 
     The unique (user, key) constraint is what makes a key single-use across
     processes; `token` fences the claim, so a request whose stale claim was
-    taken over cannot complete (see `paymentflow.idempotency`).
+    taken over cannot complete (see `core.idempotency`).
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

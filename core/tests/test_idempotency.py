@@ -15,9 +15,9 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from accounts.tests.factories import UserFactory
-from paymentflow.errors import ApplicationError
-from paymentflow.idempotency import _claim, _ClaimLost, _complete, _Fingerprint, idempotent
-from paymentflow.models import IdempotencyKey
+from core.errors import ApplicationError
+from core.idempotency import _claim, _ClaimLost, _complete, _Fingerprint, idempotent
+from core.models import IdempotencyKey
 from wallets.models import LedgerEntry
 from wallets.services import wallet_deposit
 from wallets.tests.factories import fund_wallet, wallet_of

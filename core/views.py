@@ -1,11 +1,15 @@
-"""Error pages for requests that never reach a DRF view (DEBUG off)."""
+"""Error pages under the API prefix: unknown paths, and requests that never reach a DRF view (DEBUG off)."""
 
 from django.conf import settings
 from django.views.defaults import bad_request as html_bad_request
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as html_server_error
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
 
-from paymentflow.errors import problem_response
+from core.errors import problem_response
 
 
 def _is_api(request) -> bool:
@@ -29,3 +33,12 @@ def server_error(request):
     if _is_api(request):
         return problem_response(status_code=500, code="server_error", detail="An unexpected error occurred.")
     return html_server_error(request)
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def api_not_found(request, unmatched=""):
+    """Answer any unknown path under the API prefix with a problem+json 404."""
+    raise NotFound("No such endpoint.")
