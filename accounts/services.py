@@ -8,8 +8,9 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.exceptions import EmailTaken, InvalidCredentials, InvalidToken
+from accounts.exceptions import EmailTaken, InvalidCredentials
 from accounts.models import Role, User, normalize_email
+from core.errors import InvalidToken
 
 
 @dataclass(frozen=True)

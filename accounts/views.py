@@ -13,6 +13,7 @@ from accounts.serializers import (
     TokenPairSerializer,
     UserSerializer,
 )
+from core.schema import problem_responses
 from core.throttles import AuthRateThrottle
 
 
@@ -29,8 +30,6 @@ class AuthViewSet(viewsets.ViewSet):
     # register, login, refresh and logout carry their credentials in the body and
     # read no bearer token (a client still sending its expired access token must
     # be able to refresh); only `me` authenticates with one.
-    # Domain errors an action can answer with, for the OpenAPI document (set per action).
-    problem_statuses: tuple[int, ...] = ()
 
     def get_permissions(self):
         if self.action == "me":
@@ -49,7 +48,8 @@ class AuthViewSet(viewsets.ViewSet):
         auth=[],
         description="Create a USER or MERCHANT account and its wallet; returns a token pair.",
     )
-    @action(detail=False, methods=["post"], authentication_classes=[], problem_statuses=(409,))
+    @problem_responses(409)
+    @action(detail=False, methods=["post"], authentication_classes=[])
     def register(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -63,7 +63,8 @@ class AuthViewSet(viewsets.ViewSet):
         auth=[],
         description="Exchange email and password for a token pair. Unknown email and wrong password answer alike.",
     )
-    @action(detail=False, methods=["post"], authentication_classes=[], problem_statuses=(401,))
+    @problem_responses(401)
+    @action(detail=False, methods=["post"], authentication_classes=[])
     def login(self, request):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -77,7 +78,8 @@ class AuthViewSet(viewsets.ViewSet):
         auth=[],
         description="Rotate a refresh token: the one sent is blacklisted, a new pair is returned.",
     )
-    @action(detail=False, methods=["post"], authentication_classes=[], problem_statuses=(401,))
+    @problem_responses(401)
+    @action(detail=False, methods=["post"], authentication_classes=[])
     def refresh(self, request):
         serializer = RefreshTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -91,7 +93,8 @@ class AuthViewSet(viewsets.ViewSet):
         auth=[],
         description="Blacklist a refresh token. Access tokens expire on their own (15 minutes).",
     )
-    @action(detail=False, methods=["post"], authentication_classes=[], problem_statuses=(401,))
+    @problem_responses(401)
+    @action(detail=False, methods=["post"], authentication_classes=[])
     def logout(self, request):
         serializer = RefreshTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -63,13 +63,6 @@ class Product(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):
-        # A new product has supplied exactly the units it starts with; callers that
-        # create rows directly (factories, shells) need not know about the counter.
-        if self._state.adding and self.units_supplied is None:
-            self.units_supplied = self.available_units
-        super().save(*args, **kwargs)
-
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None

@@ -53,19 +53,3 @@ def product_list_public(*, filters: Mapping[str, Any]) -> QuerySet[Product]:
 def product_list_for_merchant(*, merchant: User) -> QuerySet[Product]:
     """Return a merchant's own products, inactive included, deleted excluded, newest first."""
     return Product.objects.filter(merchant=merchant, deleted_at__isnull=True).order_by("-created_at", "-id")
-
-
-def product_get_for_update(*, product_id: uuid.UUID | str, include_deleted: bool = False) -> Product:
-    """Lock and return a non-deleted product (active or not), or raise `ProductNotFound`.
-
-    `include_deleted` also finds soft-deleted rows: orders lock the product they
-    return units to even after the merchant deleted it. Must run inside a
-    transaction; the row stays locked until it ends.
-    """
-    products = Product.objects.select_for_update().filter(id=product_id)
-    if not include_deleted:
-        products = products.filter(deleted_at__isnull=True)
-    product = products.first()
-    if product is None:
-        raise ProductNotFound()
-    return product

@@ -15,8 +15,8 @@ from django.utils import timezone
 from accounts.models import User
 from catalog.cache import product_cache_invalidate_on_commit
 from catalog.exceptions import NotMerchant, NotProductOwner, OutOfStock, ProductNotFound, ProductUnavailable
+from catalog.locks import product_lock
 from catalog.models import Product
-from catalog.selectors import product_get_for_update
 
 # The fields a merchant may change (API.md, PATCH /products/{id}); anything else is never applied.
 UPDATABLE_FIELDS = frozenset({"name", "description", "price", "available_units", "is_active"})
@@ -50,7 +50,7 @@ def product_create(
 
 def _owned_for_update(*, product_id: uuid.UUID | str, merchant: User) -> Product:
     # Missing or deleted is a 404 for everyone; only then does ownership decide (403).
-    product = product_get_for_update(product_id=product_id)
+    product = product_lock(product_id=product_id)
     if product.merchant_id != merchant.id:
         raise NotProductOwner()
     return product
@@ -93,9 +93,7 @@ def product_delete(*, product_id: uuid.UUID | str, merchant: User) -> None:
 def product_restore(*, product_id: uuid.UUID | str) -> Product:
     """Undo a soft delete (operators only: the admin's "restore" action)."""
     with transaction.atomic():
-        product = Product.objects.select_for_update().filter(id=product_id).first()
-        if product is None:
-            raise ProductNotFound()
+        product = product_lock(product_id=product_id, include_deleted=True)
         if product.deleted_at is not None:
             product.deleted_at = None
             product.save(update_fields=["deleted_at", "updated_at"])

@@ -20,6 +20,7 @@ from catalog.serializers import (
     ProductUpdateSerializer,
 )
 from core.pagination import PageLimitPagination
+from core.schema import problem_responses
 
 # `{id}` only matches a UUID, so `/products/merchant/my-products` can never be taken
 # for a product id and `/products/not-a-uuid` is a plain 404.
@@ -27,14 +28,6 @@ UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9
 
 # The UUID pattern above would otherwise be documented as a bare string pattern.
 PRODUCT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Product id.")
-
-# Domain errors per action, for the OpenAPI document (400/401/404 are derived).
-PROBLEM_STATUSES = {
-    "create": (403,),
-    "partial_update": (403,),
-    "destroy": (403,),
-    "my_products": (403,),
-}
 
 
 def _serialize_many(products: list[Product]) -> list:
@@ -60,10 +53,6 @@ class ProductViewSet(viewsets.GenericViewSet):
     pagination_class = PageLimitPagination
     lookup_field = "id"
     lookup_value_regex = UUID_PATTERN
-
-    @property
-    def problem_statuses(self) -> tuple[int, ...]:
-        return PROBLEM_STATUSES.get(self.action, ())
 
     def get_permissions(self):
         if self.action in ("list", "retrieve"):
@@ -111,6 +100,7 @@ class ProductViewSet(viewsets.GenericViewSet):
         responses={201: ProductSerializer},
         description="Put a product on sale (merchants only).",
     )
+    @problem_responses(403)
     def create(self, request):
         serializer = ProductInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -127,6 +117,7 @@ class ProductViewSet(viewsets.GenericViewSet):
             "Other keys (merchantId, id, …) are ignored."
         ),
     )
+    @problem_responses(403)
     def partial_update(self, request, **kwargs):
         serializer = ProductUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -141,6 +132,7 @@ class ProductViewSet(viewsets.GenericViewSet):
         responses={204: None},
         description="Soft-delete your own product: it leaves the catalogue, past orders keep it.",
     )
+    @problem_responses(403)
     def destroy(self, request, **kwargs):
         services.product_delete(product_id=kwargs[self.lookup_field], merchant=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -150,6 +142,7 @@ class ProductViewSet(viewsets.GenericViewSet):
         responses={200: ProductSerializer(many=True)},
         description="The caller's own products, inactive included, deleted excluded, newest first.",
     )
+    @problem_responses(403)
     @action(detail=False, methods=["get"], url_path="merchant/my-products", url_name="my-products")
     def my_products(self, request):
         page = self.paginate_queryset(selectors.product_list_for_merchant(merchant=request.user))

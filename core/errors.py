@@ -1,9 +1,11 @@
 """The one error shape of the API: RFC 9457 problem+json with a stable `code`.
 
-Services raise `ApplicationError` subclasses (each app has its own in
-`exceptions.py`); `exception_handler` turns those, DRF's and Django's exceptions
-into the body documented in API.md, and marks the transaction for rollback so a
-failed request never leaves half of its writes behind.
+Every error the API can answer is an `ApplicationError` subclass carrying its
+status, `code` and `title` (the human summary of the code; `detail` says what
+happened this time). Apps subclass it in their `exceptions.py`; the generic
+ones (bad input, authentication, 404, 500 …) are here. `exception_handler`
+turns those, DRF's and Django's exceptions into the body of the API guide
+(docs/api.md, Errors).
 """
 
 import logging
@@ -11,87 +13,122 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import connections
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
+from rest_framework.views import set_rollback
 
-logger = logging.getLogger("core.errors")
+logger = logging.getLogger("paymentflow.errors")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
-# Title per code: the human summary; `detail` says what happened this time.
-TITLES = {
-    "validation_error": "Invalid input",
-    "amount_above_maximum": "Amount above maximum",
-    "amount_below_minimum": "Amount below minimum",
-    "cannot_buy_own_product": "Cannot buy own product",
-    "not_authenticated": "Not authenticated",
-    "invalid_token": "Invalid token",
-    "invalid_credentials": "Invalid credentials",
-    "permission_denied": "Permission denied",
-    "not_found": "Not found",
-    "method_not_allowed": "Method not allowed",
-    "not_acceptable": "Not acceptable",
-    "unsupported_media_type": "Unsupported media type",
-    "email_taken": "Email taken",
-    "insufficient_funds": "Insufficient funds",
-    "out_of_stock": "Out of stock",
-    "product_unavailable": "Product unavailable",
-    "wallet_frozen": "Wallet frozen",
-    "invalid_order_state": "Invalid order state",
-    "idempotency_key_in_use": "Idempotency key in use",
-    "idempotency_key_reused": "Idempotency key reused",
-    "throttled": "Too many requests",
-    "request_too_large": "Request too large",
-    "gateway_unavailable": "Payment gateway unavailable",
-    "gateway_error": "Payment gateway error",
-    "invalid_signature": "Invalid webhook signature",
-    "payment_mismatch": "Payment does not match the order",
-    "server_error": "Internal server error",
-    "service_unavailable": "Service unavailable",
-}
-
 
 class ApplicationError(Exception):
-    """Raise a domain error that the API renders with its own status and code."""
+    """Raise a domain error that the API renders with its own status, code and title."""
 
-    status_code: int = status.HTTP_400_BAD_REQUEST
+    status_code: int = 400
     code: str = "validation_error"
+    title: str = "Invalid input"
     default_detail: str = "The request could not be processed."
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None, status_code: int | None = None):
+    def __init__(self, detail: str | None = None):
         self.detail = detail or self.default_detail
-        if code is not None:
-            self.code = code
-        if status_code is not None:
-            self.status_code = status_code
         super().__init__(self.detail)
 
 
-# DRF exception class → our code. Order matters: subclasses before their bases.
-_DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
-    (exceptions.ValidationError, "validation_error"),
-    (exceptions.ParseError, "validation_error"),
-    (exceptions.NotAuthenticated, "not_authenticated"),
-    (exceptions.AuthenticationFailed, "invalid_token"),
-    (exceptions.PermissionDenied, "permission_denied"),
-    (exceptions.NotFound, "not_found"),
-    (exceptions.MethodNotAllowed, "method_not_allowed"),
-    (exceptions.NotAcceptable, "not_acceptable"),
-    (exceptions.UnsupportedMediaType, "unsupported_media_type"),
-    (exceptions.Throttled, "throttled"),
+class InvalidInput(ApplicationError):
+    default_detail = "The request body or query has invalid fields."
+
+
+class NotAuthenticated(ApplicationError):
+    status_code = 401
+    code = "not_authenticated"
+    title = "Not authenticated"
+    default_detail = "Authentication credentials were not provided."
+
+
+class InvalidToken(ApplicationError):
+    status_code = 401
+    code = "invalid_token"
+    title = "Invalid token"
+    default_detail = "Token is invalid, expired or revoked."
+
+
+class PermissionDenied(ApplicationError):
+    status_code = 403
+    code = "permission_denied"
+    title = "Permission denied"
+    default_detail = "You do not have permission to do this."
+
+
+class NotFound(ApplicationError):
+    status_code = 404
+    code = "not_found"
+    title = "Not found"
+    default_detail = "Not found."
+
+
+class MethodNotAllowed(ApplicationError):
+    status_code = 405
+    code = "method_not_allowed"
+    title = "Method not allowed"
+
+
+class NotAcceptable(ApplicationError):
+    status_code = 406
+    code = "not_acceptable"
+    title = "Not acceptable"
+
+
+class RequestTooLarge(ApplicationError):
+    status_code = 413
+    code = "request_too_large"
+    title = "Request too large"
+    default_detail = "The request body is too large."
+
+
+class UnsupportedMediaType(ApplicationError):
+    status_code = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
+class Throttled(ApplicationError):
+    status_code = 429
+    code = "throttled"
+    title = "Too many requests"
+
+
+class ServerError(ApplicationError):
+    status_code = 500
+    code = "server_error"
+    title = "Internal server error"
+    default_detail = "An unexpected error occurred."
+
+
+# DRF's exception classes → ours. Order matters: subclasses before their bases.
+_DRF_ERRORS: list[tuple[type[exceptions.APIException], type[ApplicationError]]] = [
+    (exceptions.ValidationError, InvalidInput),
+    (exceptions.ParseError, InvalidInput),
+    (exceptions.NotAuthenticated, NotAuthenticated),
+    (exceptions.AuthenticationFailed, InvalidToken),
+    (exceptions.PermissionDenied, PermissionDenied),
+    (exceptions.NotFound, NotFound),
+    (exceptions.MethodNotAllowed, MethodNotAllowed),
+    (exceptions.NotAcceptable, NotAcceptable),
+    (exceptions.UnsupportedMediaType, UnsupportedMediaType),
+    (exceptions.Throttled, Throttled),
 ]
 
 
-def problem_body(*, status_code: int, code: str, detail: str, errors: Any = None) -> dict:
+def problem_body(error: ApplicationError, *, errors: Any = None) -> dict:
     """Build the problem+json body that every error response carries."""
     body = {
         "type": "about:blank",
-        "title": TITLES.get(code, "Error"),
-        "status": status_code,
-        "detail": detail,
-        "code": code,
+        "title": error.title,
+        "status": error.status_code,
+        "detail": error.detail,
+        "code": error.code,
     }
     if errors is not None:
         body["errors"] = errors
@@ -123,24 +160,28 @@ def _detail_text(detail: Any) -> str:
     return str(detail)
 
 
-def set_rollback() -> None:
-    """Mark any open atomic block for rollback, so a failed request writes nothing.
-
-    Unlike DRF's helper this does not depend on ATOMIC_REQUESTS: services own
-    their transactions, and an outer block (the idempotency wrapper) must not
-    commit the half of a request that failed.
-    """
-    for connection in connections.all(initialized_only=True):
-        # The blocks a test case wraps around each test belong to the test, not to
-        # the request: marking one would make every later query in that test fail
-        # with TransactionManagementError. Blocks opened by the code under test are
-        # still marked, exactly as in production.
-        if connection.in_atomic_block and not connection.atomic_blocks[-1]._from_testcase:
-            connection.set_rollback(True)
+def _from_drf(exc: exceptions.APIException) -> tuple[ApplicationError, Any]:
+    """Return our error for a DRF exception, and the per-field `errors` of a validation error."""
+    error_class = next((ours for theirs, ours in _DRF_ERRORS if isinstance(exc, theirs)), None)
+    if isinstance(exc, exceptions.ValidationError):
+        return InvalidInput(), _normalise_errors(exc.detail)
+    if isinstance(exc, exceptions.ParseError):
+        return InvalidInput("The request body is not valid JSON."), {"non_field_errors": [str(exc.detail)]}
+    if error_class is None:
+        # An APIException with a status of its own (a library's): keep its status, say nothing more.
+        error = ServerError(_detail_text(exc.detail))
+        error.status_code = exc.status_code
+        return error, None
+    return error_class(_detail_text(exc.detail)), None
 
 
 def exception_handler(exc: Exception, context: dict) -> Response:
-    """Render any exception raised in a DRF view as problem+json."""
+    """Render any exception raised in a DRF view as problem+json.
+
+    Services own their transactions and roll them back as the exception leaves
+    them, so nothing half-written remains; DRF's `set_rollback` still marks the
+    request's transaction where ATOMIC_REQUESTS wraps one around the view.
+    """
     set_rollback()
     headers: dict[str, str] = {}
     errors = None
@@ -151,20 +192,11 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         exc = exceptions.PermissionDenied()
 
     if isinstance(exc, ApplicationError):
-        status_code, code, detail = exc.status_code, exc.code, exc.detail
+        error = exc
     elif isinstance(exc, RequestDataTooBig):
-        status_code, code, detail = 413, "request_too_large", "The request body is too large."
+        error = RequestTooLarge()
     elif isinstance(exc, exceptions.APIException):
-        status_code = exc.status_code
-        code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "server_error")
-        if isinstance(exc, exceptions.ValidationError):
-            errors = _normalise_errors(exc.detail)
-            detail = "The request body or query has invalid fields."
-        elif isinstance(exc, exceptions.ParseError):
-            errors = {"non_field_errors": [str(exc.detail)]}
-            detail = "The request body is not valid JSON."
-        else:
-            detail = _detail_text(exc.detail)
+        error, errors = _from_drf(exc)
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None):
@@ -173,20 +205,16 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         # Never leak the exception text: it may hold SQL or secrets. Log it instead.
         view = context.get("view")
         logger.exception("Unhandled exception in %s", type(view).__name__ if view else "view")
-        status_code, code, detail = 500, "server_error", "An unexpected error occurred."
+        error = ServerError()
 
     return Response(
-        problem_body(status_code=status_code, code=code, detail=detail, errors=errors),
-        status=status_code,
+        problem_body(error, errors=errors),
+        status=error.status_code,
         headers=headers,
         content_type=PROBLEM_CONTENT_TYPE,
     )
 
 
-def problem_response(*, status_code: int, code: str, detail: str) -> JsonResponse:
+def problem_response(error: ApplicationError) -> JsonResponse:
     """Return a problem+json response from plain Django code (outside DRF views)."""
-    return JsonResponse(
-        problem_body(status_code=status_code, code=code, detail=detail),
-        status=status_code,
-        content_type=PROBLEM_CONTENT_TYPE,
-    )
+    return JsonResponse(problem_body(error), status=error.status_code, content_type=PROBLEM_CONTENT_TYPE)

@@ -11,6 +11,7 @@ Secrets stay out of logs and error messages: the secret key is only ever handed
 to the library, and `PaymentIntentInfo.client_secret` is left out of its repr.
 """
 
+import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -29,7 +30,7 @@ from rest_framework import status
 from core.errors import ApplicationError
 from core.money import to_minor_units
 
-logger = logging.getLogger("core.gateway")
+logger = logging.getLogger("paymentflow.gateway")
 
 
 def _without_debug_records(record: logging.LogRecord) -> bool:
@@ -59,6 +60,7 @@ class GatewayUnavailable(ApplicationError):
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "gateway_unavailable"
+    title = "Payment gateway unavailable"
     default_detail = "Card payments are not available on this server."
 
 
@@ -71,6 +73,7 @@ class GatewayError(ApplicationError):
 
     status_code = status.HTTP_502_BAD_GATEWAY
     code = "gateway_error"
+    title = "Payment gateway error"
     default_detail = "The payment gateway could not complete the request."
 
     def __init__(
@@ -97,11 +100,18 @@ class PaymentIntentNotCancelable(GatewayError):
         self.intent_status = intent_status
 
 
+class WebhookEventMalformed(ApplicationError):
+    """A body that verified but is not a Stripe event we can store (no id or type, not a JSON object)."""
+
+    default_detail = "The event has no id, type or data object."
+
+
 class WebhookSignatureInvalid(ApplicationError):
     """The webhook body is not signed by Stripe with our secret, or not recently enough."""
 
     status_code = status.HTTP_400_BAD_REQUEST
     code = "invalid_signature"
+    title = "Invalid webhook signature"
     default_detail = "The Stripe-Signature header does not verify this payload."
 
 
@@ -116,8 +126,6 @@ class PaymentIntentInfo:
     amount_minor: int
     currency: str
     metadata: Mapping[str, str]
-    # Stripe's code for the last failed attempt (`card_declined`), if any.
-    last_payment_error_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -234,34 +242,54 @@ def _refund_info(refund: Any, *, payment_intent_id: str) -> RefundInfo:
     )
 
 
-def webhook_event_from_request(*, payload: bytes, signature_header: str | None) -> stripe.Event:
-    """Verify a webhook's `Stripe-Signature` on the raw body and return its event.
+@dataclass(frozen=True)
+class SignedEvent:
+    """A webhook event whose signature verified: its id, type and the whole event as JSON data."""
+
+    id: str
+    type: str
+    payload: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def data_object(self) -> Mapping[str, Any] | None:
+        """Return the object the event is about (`data.object`), or None when it carries none."""
+        data = self.payload.get("data")
+        data_object = data.get("object") if isinstance(data, dict) else None
+        return data_object if isinstance(data_object, dict) else None
+
+
+def webhook_event_from_request(*, payload: bytes, signature_header: str | None) -> SignedEvent:
+    """Verify a webhook's `Stripe-Signature` on the raw body and return its event, parsed once.
 
     The library only rejects timestamps older than the tolerance; a timestamp
     far in the future is rejected here too, so a captured signature cannot be
-    minted ahead of time and replayed later.
+    minted ahead of time and replayed later. A verified JSON body that is not
+    an event (not an object, no id or type) raises `WebhookEventMalformed`.
     """
     secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret:
         # A server error, not a bad request: Stripe keeps retrying until we are configured.
         raise GatewayUnavailable("Stripe webhooks are not configured on this server.")
     try:
-        event = stripe.Webhook.construct_event(payload, signature_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS)
+        stripe.WebhookSignature.verify_header(payload, signature_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS)
     except (stripe.SignatureVerificationError, ValueError) as exc:
-        # ValueError: a body that is not UTF-8 or not JSON.
+        # ValueError: a body that is not UTF-8.
         raise WebhookSignatureInvalid() from exc
-    # construct_event has parsed the header, so it holds a well-formed t=.
+    # verify_header has parsed the header, so it holds a well-formed t=.
     if _signature_timestamp(signature_header) > time.time() + WEBHOOK_TOLERANCE_SECONDS:
         raise WebhookSignatureInvalid()
-    return event
+    try:
+        event = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        # What Stripe signs is JSON: a body that is not has not come from Stripe.
+        raise WebhookSignatureInvalid() from exc
+    if not (isinstance(event, dict) and _non_empty_string(event.get("id")) and _non_empty_string(event.get("type"))):
+        raise WebhookEventMalformed()
+    return SignedEvent(id=event["id"], type=event["type"], payload=event)
 
 
-def payment_intent_info_from_event(*, event: stripe.Event) -> PaymentIntentInfo:
-    """Return the PaymentIntent a `payment_intent.*` event carries, as of the event."""
-    intent = event.data.object
-    if getattr(intent, "object", None) != "payment_intent":
-        raise ValueError(f"Event {event.id} ({event.type}) does not carry a PaymentIntent.")
-    return _payment_intent_info(intent)
+def _non_empty_string(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 def _client() -> stripe.StripeClient:
@@ -317,7 +345,6 @@ def _stripe_errors(operation: str) -> Iterator[None]:
 
 def _payment_intent_info(intent: Any) -> PaymentIntentInfo:
     metadata = getattr(intent, "metadata", None)
-    error = getattr(intent, "last_payment_error", None)
     return PaymentIntentInfo(
         id=intent.id,
         client_secret=getattr(intent, "client_secret", None) or "",
@@ -325,7 +352,6 @@ def _payment_intent_info(intent: Any) -> PaymentIntentInfo:
         amount_minor=intent.amount,
         currency=intent.currency,
         metadata=MappingProxyType({k: str(v) for k, v in metadata.to_dict().items()} if metadata else {}),
-        last_payment_error_code=getattr(error, "code", None) if error else None,
     )
 
 

@@ -11,7 +11,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-logger = logging.getLogger("core.health")
+from core.schema import problem_responses
+
+logger = logging.getLogger("paymentflow.health")
 
 
 class HealthSerializer(serializers.Serializer):
@@ -43,7 +45,6 @@ class HealthView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    problem_statuses = (503,)
 
     @extend_schema(
         operation_id="health",
@@ -51,6 +52,7 @@ class HealthView(APIView):
         responses={200: HealthSerializer, 503: HealthSerializer},
         auth=[],
     )
+    @problem_responses(503)
     def get(self, request):
         database_ok, cache_ok = _database_ok(), _cache_ok()
         body = {

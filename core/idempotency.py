@@ -1,11 +1,13 @@
-"""Idempotency keys for POSTs that move money (API.md, Idempotency).
+"""Idempotency keys for POSTs that move money (docs/api.md, Idempotency).
 
-Put `@idempotent` on a viewset method: directly above `@action` (below any
-`@extend_schema`), or on a standard action such as `create`:
+Put `@idempotent` directly on a viewset method, under its `@action` and
+`@extend_schema` (the schema class documents the headers and the 409/422
+answers of every `@idempotent` handler):
 
     @extend_schema(operation_id="wallet_deposit", ...)
+    @problem_responses(409)
+    @action(detail=False, methods=["post"])
     @idempotent
-    @action(detail=False, methods=["post"], problem_statuses=(409,))
     def deposit(self, request): ...
 
 A request carrying `Idempotency-Key` then goes through three steps:
@@ -51,16 +53,13 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from core.errors import PROBLEM_CONTENT_TYPE, ApplicationError
 from core.models import IdempotencyKey
 
-logger = logging.getLogger("core.idempotency")
+logger = logging.getLogger("paymentflow.idempotency")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -70,36 +69,15 @@ MAX_KEY_LENGTH = 255
 class IdempotencyKeyInUse(ApplicationError):
     status_code = 409
     code = "idempotency_key_in_use"
+    title = "Idempotency key in use"
     default_detail = "A request with this Idempotency-Key is still being processed; retry shortly."
 
 
 class IdempotencyKeyReused(ApplicationError):
     status_code = 422
     code = "idempotency_key_reused"
+    title = "Idempotency key reused"
     default_detail = "This Idempotency-Key was already used with a different request path or body."
-
-
-KEY_PARAMETER = OpenApiParameter(
-    name=IDEMPOTENCY_HEADER,
-    # The length `_validated_key` enforces, so clients (and the API fuzzer) know a longer key is a 400.
-    type={"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description=(
-        "Optional, 1 to 255 characters, scoped to the caller. Repeating a completed request with the same key, path "
-        "and body returns the stored response (with `Idempotent-Replayed: true`) and performs nothing; a "
-        f"different body or path → 422; while the first is still running → 409. Kept for "
-        f"{settings.IDEMPOTENCY_KEY_TTL_HOURS} h."
-    ),
-)
-REPLAYED_PARAMETER = OpenApiParameter(
-    name=REPLAYED_HEADER,
-    type=OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    response=True,
-    enum=["true"],
-    description="Present (`true`) when this is the stored response of an earlier request with the same key.",
-)
 
 
 @dataclass(frozen=True)
@@ -312,23 +290,4 @@ def idempotent(view_method=None, *, in_transaction: Callable[[Any], bool] | None
         return response
 
     wrapper.idempotent = True
-    _document(wrapper)
     return wrapper
-
-
-def _document(wrapper) -> None:
-    """Add the headers and the 409/422 answers to the operation's OpenAPI schema.
-
-    The schema class rides both on `kwargs` (read for standard methods and when
-    placed above @action) and on `schema`, which an outer @extend_schema takes
-    as its base even when @action has replaced `kwargs`.
-    """
-    wrapper.kwargs = dict(getattr(wrapper, "kwargs", {}))
-    extend_schema(parameters=[KEY_PARAMETER, REPLAYED_PARAMETER])(wrapper)
-    base = wrapper.kwargs.get("schema") or api_settings.DEFAULT_SCHEMA_CLASS
-
-    class IdempotentOperationSchema(base):
-        def _problem_statuses(self) -> set[int]:
-            return super()._problem_statuses() | {409, 422}
-
-    wrapper.kwargs["schema"] = wrapper.schema = IdempotentOperationSchema

@@ -7,10 +7,10 @@ import uuid
 
 from django.conf import settings
 
-from core.errors import problem_response
+from core.errors import ServerError, problem_response
 from core.logging import request_id_var
 
-logger = logging.getLogger("core.errors")
+logger = logging.getLogger("paymentflow.errors")
 access_logger = logging.getLogger("paymentflow.request")
 
 
@@ -32,7 +32,7 @@ class ApiErrorMiddleware:
         if not request.path.startswith(self.prefix):
             return None
         logger.exception("Unhandled exception on %s %s", request.method, request.path)
-        return problem_response(status_code=500, code="server_error", detail="An unexpected error occurred.")
+        return problem_response(ServerError())
 
 
 class RequestLogMiddleware:

@@ -20,6 +20,11 @@ def quantize(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def is_whole_cents(amount: object) -> bool:
+    """Return whether `amount` is a finite Decimal with no fraction of a cent (10.50 yes, 1.005 no)."""
+    return isinstance(amount, Decimal) and amount.is_finite() and quantize(amount) == amount
+
+
 def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
     """Return `percent`% of `amount`, rounded half-up to the cent."""
     return quantize(amount * percent / Decimal(100))

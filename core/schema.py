@@ -1,9 +1,15 @@
 """OpenAPI generation: every operation documents its problem+json error responses."""
 
+from collections.abc import Callable
+
+from django.conf import settings
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from core.errors import PROBLEM_CONTENT_TYPE
+from core.idempotency import IDEMPOTENCY_HEADER, MAX_KEY_LENGTH, REPLAYED_HEADER
 from core.money import MoneyAmountField
 
 ERROR_DESCRIPTIONS = {
@@ -22,6 +28,31 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+IDEMPOTENCY_PARAMETERS = [
+    OpenApiParameter(
+        name=IDEMPOTENCY_HEADER,
+        # The length the decorator enforces, so clients (and the API fuzzer) know a longer key is a 400.
+        type={"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+        location=OpenApiParameter.HEADER,
+        required=False,
+        description=(
+            "Optional, 1 to 255 characters, scoped to the caller. Repeating a completed request with the same key, "
+            "path and body returns the stored response (with `Idempotent-Replayed: true`) and performs nothing; a "
+            f"different body or path → 422; while the first is still running → 409. Kept for "
+            f"{settings.IDEMPOTENCY_KEY_TTL_HOURS} h."
+        ),
+    ),
+    OpenApiParameter(
+        name=REPLAYED_HEADER,
+        type=OpenApiTypes.STR,
+        location=OpenApiParameter.HEADER,
+        response=True,
+        enum=["true"],
+        description="Present (`true`) when this is the stored response of an earlier request with the same key.",
+    ),
+]
+
+
 class ProblemSerializer(serializers.Serializer):
     """RFC 9457 problem details, with the stable `code` clients switch on."""
 
@@ -37,15 +68,40 @@ class ProblemSerializer(serializers.Serializer):
     )
 
 
-class AutoSchema(SpectacularAutoSchema):
-    """Add the problem+json responses an operation can produce to its documentation.
+def problem_responses(*statuses: int) -> Callable:
+    """Document the statuses of the domain errors a view method answers with (409, 502 …).
 
-    A view lists the domain errors it raises in `problem_statuses`: a tuple for
-    the whole view (or per @action, as an action kwarg), or a dict keyed by
-    action name for the standard viewset actions. The
-    generic ones (400 on input, 401 where a token is read, 404 on object paths,
-    429 when throttled, 500 always) are derived here.
+    The one way a view declares them, on any handler (a viewset action, a
+    standard `create`, an APIView's `post`), in any position among its other
+    decorators. The generic statuses (400 on input, 401 where a token is read,
+    404 on object paths, 409/422 for Idempotency-Key, 429 when throttled, 500
+    always) are derived by `AutoSchema` and need not be listed.
     """
+
+    def decorate(handler: Callable) -> Callable:
+        handler.problem_statuses = frozenset(getattr(handler, "problem_statuses", ())) | set(statuses)
+        return handler
+
+    return decorate
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Document what the house conventions add to every operation.
+
+    The problem+json responses an operation can produce (`problem_responses`
+    and the derived ones), and the Idempotency-Key headers of an `@idempotent`
+    handler.
+    """
+
+    def _handler(self) -> Callable | None:
+        name = getattr(self.view, "action", None) or self.method.lower()
+        return getattr(self.view, name, None)
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if getattr(self._handler(), "idempotent", False):
+            parameters = [*parameters, *IDEMPOTENCY_PARAMETERS]
+        return parameters
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
@@ -84,11 +140,10 @@ class AutoSchema(SpectacularAutoSchema):
         return responses
 
     def _problem_statuses(self) -> set[int]:
-        statuses = {500}
-        declared = getattr(self.view, "problem_statuses", ())
-        if isinstance(declared, dict):
-            declared = declared.get(getattr(self.view, "action", None), ())
-        statuses.update(declared)
+        handler = self._handler()
+        statuses = {500, *getattr(handler, "problem_statuses", ())}
+        if getattr(handler, "idempotent", False):
+            statuses.update((409, 422))
         if self.method in ("POST", "PUT", "PATCH") or self._get_filter_parameters() or self._is_list_view():
             statuses.add(400)
         if self.method in ("POST", "PUT", "PATCH"):

@@ -6,10 +6,9 @@ from django.views.defaults import page_not_found
 from django.views.defaults import server_error as html_server_error
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
-from core.errors import problem_response
+from core.errors import InvalidInput, NotFound, ServerError, problem_response
 
 
 def _is_api(request) -> bool:
@@ -19,19 +18,19 @@ def _is_api(request) -> bool:
 def bad_request(request, exception=None):
     # Django answers a disallowed Host or another SuspiciousOperation here.
     if _is_api(request):
-        return problem_response(status_code=400, code="validation_error", detail="Bad request.")
+        return problem_response(InvalidInput("Bad request."))
     return html_bad_request(request, exception)
 
 
 def not_found(request, exception=None):
     if _is_api(request):
-        return problem_response(status_code=404, code="not_found", detail="Not found.")
+        return problem_response(NotFound())
     return page_not_found(request, exception)
 
 
 def server_error(request):
     if _is_api(request):
-        return problem_response(status_code=500, code="server_error", detail="An unexpected error occurred.")
+        return problem_response(ServerError())
     return html_server_error(request)
 
 

@@ -10,12 +10,12 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.errors import ApplicationError
 from orders.exceptions import InvalidOrderState
 from orders.models import Order, OrderStatusChange, StatusChangeSource, WebhookEvent, WebhookOutcome
 from orders.services import order_refund
-from orders.services.webhooks import webhook_event_reprocess
+from orders.services.webhooks import webhook_event_process
 from paymentflow.admin_mixins import ReadOnlyAdminMixin
-from core.errors import ApplicationError
 
 
 class OrderStatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -132,7 +132,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def reprocess(self, request, queryset):
         done = {}
         for event in queryset.exclude(outcome__in=[WebhookOutcome.PROCESSED, WebhookOutcome.IGNORED]):
-            event = webhook_event_reprocess(event_pk=event.pk)
+            event = webhook_event_process(event_pk=event.pk)
             done[event.outcome] = done.get(event.outcome, 0) + 1
             self.log_change(request, event, f"Reprocessed: {event.outcome}.")
         skipped = len(queryset) - sum(done.values())

@@ -15,9 +15,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from rest_framework import status
 
-from orders.models import UNIT_HOLDING_STATUSES, Order, OrderStatus, PaymentMethod
 from core import gateway
 from core.money import to_minor_units
+from orders.models import UNIT_HOLDING_STATUSES, Order, OrderStatus, PaymentMethod
 from wallets.models import SYSTEM_WALLET_IDS, EntryType, JournalKind, WalletKind
 from wallets.reconciliation import (
     EXAMPLE_LIMIT,

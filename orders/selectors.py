@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from orders.exceptions import OrderNotFound
-from orders.models import Order
+from orders.models import Order, OrderStatus
 
 
 def order_list_for_buyer(*, user, status: str | None = None) -> QuerySet[Order]:
@@ -18,6 +18,14 @@ def order_list_for_merchant(*, user, status: str | None = None) -> QuerySet[Orde
     return orders.filter(status=status) if status else orders
 
 
+def order_get(*, order_id) -> Order:
+    """Return the order, or raise `OrderNotFound` (for services acting on an order by id)."""
+    order = Order.objects.filter(id=order_id).first()
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
 def order_get_for_participant(*, user, order_id) -> Order:
     """Return the order if `user` bought or sold it; anyone else gets 404, never 403, so ids do not leak."""
     order = Order.objects.filter(Q(buyer=user) | Q(merchant=user), id=order_id).first()
@@ -28,4 +36,4 @@ def order_get_for_participant(*, user, order_id) -> Order:
 
 def order_list_due_for_expiry(*, now) -> QuerySet[Order]:
     """Return PENDING card orders whose reservation ran out by `now`, oldest first."""
-    return Order.objects.filter(status="PENDING", expires_at__lte=now).order_by("expires_at", "id")
+    return Order.objects.filter(status=OrderStatus.PENDING, expires_at__lte=now).order_by("expires_at", "id")

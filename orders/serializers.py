@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders.models import Order, OrderStatus, PaymentMethod
 from core.money import MoneyAmountField
+from orders.models import Order, OrderStatus, PaymentMethod
 
 
 class OrderCreateSerializer(serializers.Serializer):

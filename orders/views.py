@@ -8,11 +8,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.views import UUID_PATTERN
+from core.idempotency import idempotent
+from core.schema import problem_responses
 from orders import selectors, services
 from orders.models import PaymentMethod
 from orders.serializers import OrderCreateSerializer, OrderListQuerySerializer, OrderSerializer
 from orders.services.webhooks import webhook_receive
-from core.idempotency import idempotent
 
 # UUID_PATTERN would otherwise be documented as a bare string pattern.
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Order id.")
@@ -32,8 +33,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     # Only a well-formed UUID reaches the views: `[0-9a-fA-F-]{36}` let
     # "000…0" (36 zeros) through to the UUID column, a 500 (found by the API fuzzer).
     lookup_value_regex = UUID_PATTERN
-    # Documented error statuses per action (core.schema); @actions pass their own.
-    problem_statuses: dict | tuple = {"create": (404, 409, 422, 502, 503)}
 
     def get_queryset(self):
         query = OrderListQuerySerializer(data=self.request.query_params)
@@ -68,6 +67,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "PENDING with the PaymentIntent to confirm with Stripe."
         ),
     )
+    @problem_responses(404, 409, 502, 503)
     @idempotent(in_transaction=_moves_money_at_once)
     def create(self, request):
         serializer = OrderCreateSerializer(data=request.data)
@@ -88,7 +88,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={200: OrderSerializer},
         description="Refund a COMPLETED order in full (selling merchant or staff).",
     )
-    @action(detail=True, methods=["post"], problem_statuses=(403, 409, 422))
+    @problem_responses(403, 409)
+    @action(detail=True, methods=["post"])
     @idempotent
     def refund(self, request, pk=None):
         # No field is read, but the body is checked like any other (JSON, an object, within
@@ -105,7 +106,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={200: OrderSerializer(many=True)},
         description="Orders for the caller's products (merchants only), newest first.",
     )
-    @action(detail=False, methods=["get"], url_path="merchant/sales", problem_statuses=(403,))
+    @problem_responses(403)
+    @action(detail=False, methods=["get"], url_path="merchant/sales")
     def merchant_sales(self, request):
         if not request.user.is_merchant:
             raise PermissionDenied("Only merchants have sales.")
@@ -126,7 +128,6 @@ class StripeWebhookView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    problem_statuses = (503,)
 
     @extend_schema(
         operation_id="payments_stripe_webhook",
@@ -140,6 +141,7 @@ class StripeWebhookView(APIView):
             "no effect. Each event is stored once by its id: a redelivery answers 200 and changes nothing."
         ),
     )
+    @problem_responses(503)
     def post(self, request):
         # request.body, not request.data: the signature covers the exact bytes Stripe sent.
         record = webhook_receive(payload=request.body, signature_header=request.headers.get("Stripe-Signature"))

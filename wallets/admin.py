@@ -21,9 +21,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from paymentflow.admin_mixins import ReadOnlyAdminMixin
 from core.errors import ApplicationError
 from core.money import quantize
+from paymentflow.admin_mixins import ReadOnlyAdminMixin
 from wallets import services
 from wallets.models import Journal, LedgerEntry, ReconciliationRun, Wallet
 

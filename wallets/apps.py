@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class WalletsConfig(AppConfig):
@@ -6,4 +7,6 @@ class WalletsConfig(AppConfig):
     verbose_name = "Wallets and ledger"
 
     def ready(self) -> None:
-        from wallets import signals  # noqa: F401 (connects the receivers)
+        from wallets import signals
+
+        post_migrate.connect(signals.create_system_accounts, sender=self, dispatch_uid="wallets.system_accounts")

@@ -1,37 +1,35 @@
-from core.errors import ApplicationError
+from core.errors import ApplicationError, InvalidInput
 
 
-class InvalidAmount(ApplicationError):
-    status_code = 400
-    code = "validation_error"
+class InvalidAmount(InvalidInput):
     default_detail = "Amount must be a positive number with at most 2 decimal places."
 
 
 class AmountAboveMaximum(ApplicationError):
-    status_code = 400
     code = "amount_above_maximum"
+    title = "Amount above maximum"
     default_detail = "Amount is above the maximum deposit."
 
 
 class AmountBelowMinimum(ApplicationError):
-    status_code = 400
     code = "amount_below_minimum"
+    title = "Amount below minimum"
     default_detail = "Amount is below the minimum withdrawal."
 
 
 class InsufficientFunds(ApplicationError):
     status_code = 409
     code = "insufficient_funds"
+    title = "Insufficient funds"
     default_detail = "The wallet balance is too low for this movement."
 
 
 class WalletFrozen(ApplicationError):
     status_code = 409
     code = "wallet_frozen"
+    title = "Wallet frozen"
     default_detail = "The wallet is frozen by an operator."
 
 
-class AdjustmentReasonRequired(ApplicationError):
-    status_code = 400
-    code = "validation_error"
+class AdjustmentReasonRequired(InvalidInput):
     default_detail = "An adjustment needs a reason."

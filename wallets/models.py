@@ -31,10 +31,8 @@ class WalletKind(models.TextChoices):
     ADJUSTMENTS = "ADJUSTMENTS", "Operator adjustments"
 
 
-SYSTEM_WALLET_KINDS = tuple(kind for kind in WalletKind if kind != WalletKind.USER)
-
 # System accounts have fixed ids, the same in every environment, so they can be
-# recreated exactly (a test flush truncates the rows the data migration wrote).
+# referenced without a query and recreated exactly after a flush (wallets.signals).
 SYSTEM_WALLET_IDS = {
     WalletKind.EXTERNAL: uuid.UUID("00000000-0000-4000-8000-000000000001"),
     WalletKind.PLATFORM_REVENUE: uuid.UUID("00000000-0000-4000-8000-000000000002"),

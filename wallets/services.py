@@ -1,14 +1,13 @@
 """Every write to the ledger. `ledger_post` is the one money mover; the rest build its legs.
 
-Locking (DESIGN.md, Concurrency rules): user wallets are locked with
-SELECT … FOR UPDATE in id order before anything is decided, then each changed
-wallet gets one UPDATE with the balance computed under that lock. System
-accounts are never locked or updated (append-only), so every purchase can post
-a fee to the platform account without queueing behind the others.
+Callers lock first (`wallets.locks`), in their own transaction, and hand the
+locked wallets to `ledger_post`, which only checks and writes. System accounts
+are never locked or updated (append-only), so every purchase can post a fee to
+the platform account without queueing behind the others.
 """
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
@@ -17,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.money import quantize
+from core.money import is_whole_cents
 from wallets.exceptions import (
     AdjustmentReasonRequired,
     AmountAboveMaximum,
@@ -26,6 +25,7 @@ from wallets.exceptions import (
     InvalidAmount,
     WalletFrozen,
 )
+from wallets.locks import LockedWallets, wallets_lock
 from wallets.models import (
     SYSTEM_WALLET_IDS,
     EntryType,
@@ -36,7 +36,7 @@ from wallets.models import (
     WalletKind,
 )
 
-logger = logging.getLogger("wallets")
+logger = logging.getLogger("paymentflow.wallets")
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,25 @@ class Leg:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class Posting:
+    """What `ledger_post` wrote: the journal and its entries, in leg order."""
+
+    journal: Journal
+    entries: tuple[LedgerEntry, ...]
+
+    def entry_for(self, wallet: Wallet) -> LedgerEntry:
+        """Return the (first) entry this posting wrote on `wallet`."""
+        return next(entry for entry in self.entries if entry.wallet_id == wallet.id)
+
+
 def _validated_legs(legs: Sequence[Leg]) -> None:
     if len(legs) < 2:
         raise ValueError("A journal needs at least two legs.")
     for leg in legs:
-        if not isinstance(leg.amount, Decimal) or not leg.amount.is_finite():
-            raise TypeError(f"Leg amounts must be finite Decimals, got {leg.amount!r}.")
-        if leg.amount == 0 or quantize(leg.amount) != leg.amount:
+        if not isinstance(leg.amount, Decimal):
+            raise TypeError(f"Leg amounts must be Decimals, got {leg.amount!r}.")
+        if leg.amount == 0 or not is_whole_cents(leg.amount):
             raise ValueError(f"Leg amounts must be non-zero whole cents, got {leg.amount}.")
         if leg.entry_type not in EntryType.values:
             raise ValueError(f"Unknown entry type {leg.entry_type!r}.")
@@ -65,107 +77,37 @@ def _validated_legs(legs: Sequence[Leg]) -> None:
 
 def ledger_post(
     *,
+    wallets: LockedWallets,
     kind: str,
     legs: Sequence[Leg],
     description: str = "",
     order_id: UUID | None = None,
     created_by=None,
     allow_frozen: bool = False,
-    locked_wallets: Iterable[Wallet] | None = None,
-) -> Journal:
+) -> Posting:
     """Move money: write one journal whose entries (one per leg) sum to zero.
 
-    Locks the user wallets of the legs (by id), refuses a frozen wallet (unless
-    `allow_frozen`) and any balance that would go below zero, then writes the
-    new balances, the journal and its entries. The returned journal's
-    `entries.all()` are the new entries in leg order, without a query; the
-    Wallet objects of the legs carry their new balance and entry count.
-
-    On its own it is atomic (a savepoint inside a caller's transaction), so a
-    caller may catch its errors and go on. `locked_wallets` makes it part of the
-    caller's transaction instead: pass what `wallet_lock` returned there, and
-    the balances, entry counts and frozen flags read under that lock are used
-    as they are (every user wallet of the legs must be among them), with no
-    second lock and no savepoint. An error then marks the caller's transaction
-    for rollback. The purchase path uses this: it is what runs while the
-    product row is locked, so each round trip saved there is throughput.
+    Every user wallet of the legs must be among `wallets`, locked by the caller
+    in the transaction this runs in; their balances, entry counts and frozen
+    flags as read under that lock decide. A frozen wallet (unless
+    `allow_frozen`) or a balance that would go below zero is refused before
+    anything is written, leaving `wallets` as they were. Then three statements:
+    the journal, the new balances of every changed wallet (one UPDATE), the
+    entries (one INSERT). Any error leaves the caller's transaction to roll back.
     """
     if kind not in JournalKind.values:
         raise ValueError(f"Unknown journal kind {kind!r}.")
     _validated_legs(legs)
-    if locked_wallets is None:
-        with transaction.atomic():
-            return _post(kind, legs, description, order_id, created_by, allow_frozen, _lock_user_wallets(legs))
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("ledger_post(locked_wallets=...) must run inside the transaction that locked them.")
-    locked = {wallet.id: wallet for wallet in locked_wallets}
-    missing = {leg.wallet.id for leg in legs if leg.wallet.kind == WalletKind.USER} - set(locked)
-    if missing:
-        raise ValueError(f"User wallets {sorted(map(str, missing))} are not among the locked wallets.")
-    # savepoint=False: no SAVEPOINT/RELEASE round trips; a failure dooms the caller's transaction.
-    with transaction.atomic(savepoint=False):
-        return _post(kind, legs, description, order_id, created_by, allow_frozen, locked)
-
-
-def _lock_user_wallets(legs: Sequence[Leg]) -> dict[UUID, Wallet]:
-    user_wallet_ids = sorted({leg.wallet.id for leg in legs if leg.wallet.kind == WalletKind.USER})
-    locked = {
-        wallet.id: wallet
-        for wallet in Wallet.objects.select_for_update()
-        .filter(id__in=user_wallet_ids, kind=WalletKind.USER)
-        .order_by("id")
-        .only("id", "balance", "entry_count", "is_frozen")
-    }
-    if len(locked) != len(user_wallet_ids):
-        raise Wallet.DoesNotExist("A leg names a user wallet that does not exist.")
-    return locked
-
-
-def _wallet_update_sql(count: int) -> str:
-    meta = Wallet._meta
-    cases = " ".join(["WHEN %s THEN %s"] * count)
-    # Column and table names come from the model, never from input. Plain CASE, no
-    # casts: the embedded SQLite of `make run` runs the same statement.
-    return (
-        f'UPDATE "{meta.db_table}" SET "balance" = CASE "id" {cases} END, '  # noqa: S608
-        f'"entry_count" = CASE "id" {cases} END, "updated_at" = %s '
-        f'WHERE "id" IN ({", ".join(["%s"] * count)})'
-    )
-
-
-def _wallet_update_params(new_state: dict[UUID, tuple[Decimal, int]], now) -> list:
-    connection = transaction.get_connection()
-    fields = {name: Wallet._meta.get_field(name) for name in ("id", "balance", "entry_count", "updated_at")}
-
-    def prep(name: str, value):
-        return fields[name].get_db_prep_save(value, connection)
-
-    ids = [prep("id", wallet_id) for wallet_id in new_state]
-    params: list = []
-    for wallet_id, (balance, _count) in zip(ids, new_state.values(), strict=True):
-        params += [wallet_id, prep("balance", balance)]
-    for wallet_id, (_balance, count) in zip(ids, new_state.values(), strict=True):
-        params += [wallet_id, prep("entry_count", count)]
-    return [*params, prep("updated_at", now), *ids]
-
-
-def _post(kind, legs, description, order_id, created_by, allow_frozen, locked: dict[UUID, Wallet]) -> Journal:
-    """Write the journal, its entries and the new balances of the `locked` user wallets."""
-    if not allow_frozen:
-        for wallet in locked.values():
-            if wallet.is_frozen:
-                raise WalletFrozen()
+        raise RuntimeError("ledger_post() must run inside the transaction that locked its wallets.")
 
     # Descriptions are labels (often built from a product name): cut to the
     # column rather than fail a payment over one.
     journal = Journal(kind=kind, description=description[:255], order_id=order_id, created_by=created_by)
     entries: list[LedgerEntry] = []
-    # New (balance, entry count) per changed wallet. Kept apart from the Wallet
-    # objects until every write succeeded: a refused leg must leave the caller's
-    # objects as they were, or a later post with them would start from a wrong balance.
+    # New (balance, entry count) per changed wallet, decided before any write.
     new_state: dict[UUID, tuple[Decimal, int]] = {}
     for leg in legs:
-        wallet = locked.get(leg.wallet.id)
         entry = LedgerEntry(
             journal=journal,
             wallet_id=leg.wallet.id,
@@ -174,7 +116,12 @@ def _post(kind, legs, description, order_id, created_by, allow_frozen, locked: d
             description=leg.description[:255],
             order_id=order_id,
         )
-        if wallet is not None:
+        if leg.wallet.kind == WalletKind.USER:
+            wallet = wallets.by_wallet_id(leg.wallet.id)
+            if wallet is None:
+                raise ValueError(f"User wallet {leg.wallet.id} is not among the locked wallets.")
+            if wallet.is_frozen and not allow_frozen:
+                raise WalletFrozen()
             balance_before, count = new_state.get(wallet.id, (wallet.balance, wallet.entry_count))
             balance_after = balance_before + leg.amount
             if balance_after < 0:
@@ -183,60 +130,42 @@ def _post(kind, legs, description, order_id, created_by, allow_frozen, locked: d
             new_state[wallet.id] = (balance_after, count + 1)
         entries.append(entry)
 
+    changed = [wallets.by_wallet_id(wallet_id) for wallet_id in new_state]
+    before = [(wallet.balance, wallet.entry_count, wallet.updated_at) for wallet in changed]
     now = timezone.now()
-    journal.save(force_insert=True)
-    if new_state:
-        # We hold the row locks, so writing the values computed above cannot lose a
-        # concurrent change. One UPDATE for all the wallets: one round trip.
-        with transaction.get_connection().cursor() as cursor:
-            cursor.execute(_wallet_update_sql(len(new_state)), _wallet_update_params(new_state, now))
-    LedgerEntry.objects.bulk_create(entries)
-
-    for wallet in {id(w): w for w in [*locked.values(), *(leg.wallet for leg in legs)]}.values():
-        if wallet.id in new_state:
-            wallet.balance, wallet.entry_count = new_state[wallet.id]
-            wallet.updated_at = now
-    journal._prefetched_objects_cache = {"entries": entries}
-    return journal
-
-
-def wallet_lock(*, user_ids: Iterable[UUID]) -> dict[UUID, Wallet]:
-    """Lock the wallets of these users (in wallet id order) and return them by user id.
-
-    Must run inside the caller's transaction.atomic(): the locks last until it
-    ends. Orders takes these locks before the product's, one global order.
-    """
-    user_ids = set(user_ids)
-    wallets = list(Wallet.objects.select_for_update().filter(user_id__in=user_ids, kind=WalletKind.USER).order_by("id"))
-    if len(wallets) != len(user_ids):
-        raise Wallet.DoesNotExist("A user has no wallet.")
-    return {wallet.user_id: wallet for wallet in wallets}
+    for wallet in changed:
+        wallet.balance, wallet.entry_count = new_state[wallet.id]
+        wallet.updated_at = now
+    try:
+        journal.save(force_insert=True)
+        # We hold the row locks, so writing values computed under them cannot lose
+        # a concurrent change. One UPDATE (a CASE per column) for all the wallets.
+        Wallet.objects.bulk_update(changed, ["balance", "entry_count", "updated_at"])
+        LedgerEntry.objects.bulk_create(entries)
+    except BaseException:
+        # The caller may catch the error inside a savepoint and go on with these objects.
+        for wallet, (balance, entry_count, updated_at) in zip(changed, before, strict=True):
+            wallet.balance, wallet.entry_count, wallet.updated_at = balance, entry_count, updated_at
+        raise
+    return Posting(journal=journal, entries=tuple(entries))
 
 
 def system_wallet(*, kind: str) -> Wallet:
-    """Return the system account of this kind (EXTERNAL, PLATFORM_REVENUE, …).
+    """Return the system account of this kind (EXTERNAL, PLATFORM_REVENUE, …) as a leg's wallet.
 
-    The rows come from a data migration with fixed ids; get_or_create puts one
-    back if it is missing (a test-database flush truncates migration data too).
+    No query: system accounts have fixed ids (created by a migration, and again
+    after every flush by `wallets.signals`), are never locked and keep no
+    running balance, so a leg needs only their id and kind.
     """
     if kind not in SYSTEM_WALLET_IDS:
         raise ValueError(f"{kind!r} is not a system account kind.")
-    wallet, _ = Wallet.objects.get_or_create(id=SYSTEM_WALLET_IDS[kind], defaults={"kind": kind})
-    return wallet
+    return Wallet(id=SYSTEM_WALLET_IDS[kind], kind=kind)
 
 
 def _positive_amount(amount: Decimal) -> Decimal:
-    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0 or quantize(amount) != amount:
+    if not is_whole_cents(amount) or amount <= 0:
         raise InvalidAmount()
     return amount
-
-
-def _user_wallet(user) -> Wallet:
-    return Wallet.objects.only("id", "kind").get(user=user, kind=WalletKind.USER)
-
-
-def _entry_of(journal: Journal, wallet: Wallet) -> LedgerEntry:
-    return next(entry for entry in journal.entries.all() if entry.wallet_id == wallet.id)
 
 
 @transaction.atomic
@@ -245,8 +174,10 @@ def wallet_deposit(*, user, amount: Decimal, description: str = "") -> LedgerEnt
     amount = _positive_amount(amount)
     if amount > settings.MAXIMUM_DEPOSIT:
         raise AmountAboveMaximum(f"Amount {amount} is above the maximum deposit of {settings.MAXIMUM_DEPOSIT}.")
-    wallet = _user_wallet(user)
-    journal = ledger_post(
+    wallets = wallets_lock(user_ids=[user.id])
+    wallet = wallets[user.id]
+    posting = ledger_post(
+        wallets=wallets,
         kind=JournalKind.DEPOSIT,
         description=description,
         legs=[
@@ -254,7 +185,7 @@ def wallet_deposit(*, user, amount: Decimal, description: str = "") -> LedgerEnt
             Leg(wallet=system_wallet(kind=WalletKind.EXTERNAL), amount=-amount, entry_type=EntryType.DEPOSIT),
         ],
     )
-    return _entry_of(journal, wallet)
+    return posting.entry_for(wallet)
 
 
 @transaction.atomic
@@ -263,8 +194,10 @@ def wallet_withdraw(*, user, amount: Decimal, description: str = "") -> LedgerEn
     amount = _positive_amount(amount)
     if amount < settings.MINIMUM_WITHDRAWAL:
         raise AmountBelowMinimum(f"Amount {amount} is below the minimum withdrawal of {settings.MINIMUM_WITHDRAWAL}.")
-    wallet = _user_wallet(user)
-    journal = ledger_post(
+    wallets = wallets_lock(user_ids=[user.id])
+    wallet = wallets[user.id]
+    posting = ledger_post(
+        wallets=wallets,
         kind=JournalKind.WITHDRAWAL,
         description=description,
         legs=[
@@ -272,7 +205,7 @@ def wallet_withdraw(*, user, amount: Decimal, description: str = "") -> LedgerEn
             Leg(wallet=system_wallet(kind=WalletKind.EXTERNAL), amount=amount, entry_type=EntryType.WITHDRAWAL),
         ],
     )
-    return _entry_of(journal, wallet)
+    return posting.entry_for(wallet)
 
 
 @transaction.atomic
@@ -287,15 +220,17 @@ def wallet_adjust(*, wallet: Wallet, amount: Decimal, reason: str, operator) -> 
         raise AdjustmentReasonRequired()
     if wallet.kind != WalletKind.USER:
         raise ValueError("Only user wallets can be adjusted.")
-    if not isinstance(amount, Decimal) or not amount.is_finite() or amount == 0 or quantize(amount) != amount:
+    if not is_whole_cents(amount) or amount == 0:
         raise InvalidAmount("Adjustment amount must be non-zero with at most 2 decimal places.")
-    journal = ledger_post(
+    wallets = wallets_lock(user_ids=[wallet.user_id])
+    posting = ledger_post(
+        wallets=wallets,
         kind=JournalKind.ADJUSTMENT,
         description=reason,
         created_by=operator,
         allow_frozen=True,
         legs=[
-            Leg(wallet=wallet, amount=amount, entry_type=EntryType.ADJUSTMENT, description=reason),
+            Leg(wallet=wallets[wallet.user_id], amount=amount, entry_type=EntryType.ADJUSTMENT, description=reason),
             Leg(
                 wallet=system_wallet(kind=WalletKind.ADJUSTMENTS),
                 amount=-amount,
@@ -305,13 +240,13 @@ def wallet_adjust(*, wallet: Wallet, amount: Decimal, reason: str, operator) -> 
         ],
     )
     logger.info("Wallet %s adjusted by %s by operator %s: %s", wallet.id, amount, operator, reason)
-    return _entry_of(journal, wallet)
+    return posting.entry_for(wallet)
 
 
 def _set_frozen(*, wallet: Wallet, frozen: bool, operator) -> Wallet:
     # Taking the row lock waits for a movement in flight, so once this returns
     # no later movement can pass the frozen check.
-    locked = Wallet.objects.select_for_update().get(id=wallet.id, kind=WalletKind.USER)
+    locked = wallets_lock(user_ids=[wallet.user_id])[wallet.user_id]
     if locked.is_frozen != frozen:
         locked.is_frozen = frozen
         locked.save(update_fields=["is_frozen", "updated_at"])

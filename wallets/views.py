@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.idempotency import idempotent
+from core.schema import problem_responses
 from wallets import selectors, services
 from wallets.models import API_ENTRY_TYPES
 from wallets.serializers import (
@@ -17,8 +18,6 @@ from wallets.serializers import (
 class WalletViewSet(viewsets.GenericViewSet):
     """The caller's wallet: balance, deposits, withdrawals and history."""
 
-    problem_statuses: tuple[int, ...] = ()
-
     @extend_schema(operation_id="wallet_retrieve", tags=["wallet"], responses={200: WalletSerializer})
     def current(self, request):
         wallet = selectors.wallet_get_for_user(user=request.user)
@@ -31,8 +30,9 @@ class WalletViewSet(viewsets.GenericViewSet):
         responses={201: TransactionSerializer},
         description="Add money to the wallet (at most MAXIMUM_DEPOSIT per deposit). Returns the DEPOSIT transaction.",
     )
+    @problem_responses(409)
+    @action(detail=False, methods=["post"])
     @idempotent
-    @action(detail=False, methods=["post"], problem_statuses=(409,))
     def deposit(self, request):
         return self._move_money(request, services.wallet_deposit)
 
@@ -46,8 +46,9 @@ class WalletViewSet(viewsets.GenericViewSet):
             "Returns the WITHDRAWAL transaction, with a negative amount."
         ),
     )
+    @problem_responses(409)
+    @action(detail=False, methods=["post"])
     @idempotent
-    @action(detail=False, methods=["post"], problem_statuses=(409,))
     def withdraw(self, request):
         return self._move_money(request, services.wallet_withdraw)
 

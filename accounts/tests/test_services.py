@@ -3,10 +3,11 @@
 import pytest
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.exceptions import EmailTaken, InvalidCredentials, InvalidToken
+from accounts.exceptions import EmailTaken, InvalidCredentials
 from accounts.models import Role, User
 from accounts.services import auth_logout, auth_refresh, token_pair_for, user_authenticate, user_register
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from core.errors import InvalidToken
 
 pytestmark = pytest.mark.django_db
 

@@ -276,10 +276,10 @@ def test_database_rejects_invalid_products(merchant, fields):
         ProductFactory(merchant=merchant, **fields)
 
 
-def test_a_new_product_supplies_its_starting_units_by_default(merchant):
-    product = Product.objects.create(merchant=merchant, name="Direct", price=Decimal("1.00"), available_units=4)
+def test_a_new_product_supplies_its_starting_units(merchant):
+    product = product_create(merchant=merchant, name="Direct", price=Decimal("1.00"), available_units=4)
 
-    assert product.units_supplied == 4
+    assert Product.objects.get(id=product.id).units_supplied == 4
 
 
 def test_a_user_cannot_be_created_as_owner_through_the_service_even_with_stock(db):

@@ -37,21 +37,17 @@ def django_crash(request):
 class Conflict(ApplicationError):
     status_code = 409
     code = "insufficient_funds"
+    title = "Insufficient funds"
 
 
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
 def write_then_fail(request):
-    User.objects.create(email="half-written@example.com")
-    raise Conflict()
-
-
-def atomic_wrapper(request):
-    # Stands in for an outer block around a view (the idempotency wrapper): the
-    # view's own error response must not let the outer block commit its writes.
+    # The shape of every service: its transaction rolls back as the error leaves it.
     with transaction.atomic():
-        return write_then_fail(request)
+        User.objects.create(email="half-written@example.com")
+        raise Conflict()
 
 
 class UserRowSerializer(serializers.ModelSerializer):
@@ -71,7 +67,7 @@ class UserList(generics.ListAPIView):
 urlpatterns = [
     path(f"{settings.API_PREFIX}/test/drf-crash", drf_crash),
     path(f"{settings.API_PREFIX}/test/django-crash", django_crash),
-    path(f"{settings.API_PREFIX}/test/atomic", atomic_wrapper),
+    path(f"{settings.API_PREFIX}/test/write-then-fail", write_then_fail),
     path(f"{settings.API_PREFIX}/test/users", UserList.as_view()),
 ]
 
@@ -201,16 +197,17 @@ def test_unhandled_exception_is_500_without_details(api_client, settings, debug,
 
 @with_test_views
 @pytest.mark.django_db
-def test_error_response_rolls_back_the_enclosing_transaction(api_client):
-    response = api_client.post(f"{PREFIX}/test/atomic", {}, format="json")
+def test_an_error_raised_in_a_transaction_leaves_nothing_written(api_client):
+    response = api_client.post(f"{PREFIX}/test/write-then-fail", {}, format="json")
 
-    assert_problem(response, 409, "insufficient_funds")
+    body = assert_problem(response, 409, "insufficient_funds")
+    assert body["title"] == "Insufficient funds"
     assert User.objects.filter(email="half-written@example.com").count() == 0
 
 
 @pytest.mark.django_db
 def test_queries_still_work_after_an_error_response(api_client):
-    # The handler marks the request's transaction for rollback, never the test's own.
+    # An error response leaves the transaction the test runs in usable.
     assert api_client.post(f"{PREFIX}/auth/login", {}, format="json").status_code == 400
 
     assert User.objects.count() == 0

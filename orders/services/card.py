@@ -1,8 +1,8 @@
 """The life of a card (GATEWAY) order after its PaymentIntent exists.
 
-Lock order, as everywhere: wallets, then the product, then the order row.
-Calls to the gateway that must not be repeated carry Stripe idempotency keys
-derived from the order id, so a retry after a crash cannot refund twice.
+Locks are taken through `orders.locks.LockSequence` (the global order). Calls
+to the gateway that must not be repeated carry Stripe idempotency keys derived
+from the order id, so a retry after a crash cannot refund twice.
 """
 
 import logging
@@ -10,16 +10,17 @@ from uuid import UUID
 
 from django.db import transaction
 
-from catalog.selectors import product_get_for_update
 from catalog.services import product_release_units
-from orders.exceptions import OrderNotFound, PaymentMismatch
-from orders.models import Order, OrderStatus, StatusChangeSource
-from orders.services.history import order_transition
-from orders.services.legs import sale_legs
 from core import gateway
 from core.money import to_minor_units
+from orders.exceptions import PaymentMismatch
+from orders.locks import LockSequence
+from orders.models import Order, OrderStatus, StatusChangeSource
+from orders.selectors import order_get
+from orders.services.history import order_transition
+from orders.services.legs import sale_legs
 from wallets.models import JournalKind, WalletKind
-from wallets.services import ledger_post, system_wallet, wallet_lock
+from wallets.services import ledger_post, system_wallet
 
 logger = logging.getLogger("paymentflow.orders")
 
@@ -28,18 +29,12 @@ logger = logging.getLogger("paymentflow.orders")
 PAYMENT_IN_FLIGHT = ("succeeded", "processing", "requires_capture")
 
 
-def _order(order_id: UUID) -> Order:
-    order = Order.objects.filter(id=order_id).first()
-    if order is None:
-        raise OrderNotFound()
-    return order
-
-
 def _release_pending(*, order_id: UUID, to_status: str, reason: str, source: str, actor=None) -> Order:
     """Move a PENDING order to FAILED or EXPIRED and return its units; leave any other order alone."""
     with transaction.atomic():
-        product_get_for_update(product_id=_order(order_id).product_id, include_deleted=True)
-        order = Order.objects.select_for_update().get(id=order_id)
+        locks = LockSequence()
+        locks.lock_product(product_id=order_get(order_id=order_id).product_id)
+        order = locks.lock_order(order_id=order_id)
         if order.status == OrderStatus.PENDING:
             product_release_units(product_id=order.product_id, quantity=order.quantity)
             order_transition(order=order, to_status=to_status, source=source, actor=actor, reason=reason)
@@ -59,7 +54,7 @@ def order_expire(*, order_id: UUID, source: str = StatusChangeSource.COMMAND) ->
     webhook to complete. If the gateway cannot be reached the order expires
     anyway: a payment that still succeeds later is refunded by the webhook.
     """
-    order = _order(order_id)
+    order = order_get(order_id=order_id)
     if order.status != OrderStatus.PENDING:
         return order
     if order.payment_intent_id:
@@ -85,17 +80,19 @@ def order_complete_card_payment(*, order_id: UUID, amount_minor: int, currency: 
     account. An order that already failed or expired has released its units,
     so the payment is refunded instead: never paid-but-no-order.
     """
-    order = _order(order_id)
+    order = order_get(order_id=order_id)
     if amount_minor != to_minor_units(order.total_amount) or currency.upper() != order.currency.upper():
         raise PaymentMismatch(
             f"Payment of {amount_minor} {currency.upper()} (minor units) does not match order total "
             f"{order.total_amount} {order.currency}."
         )
     with transaction.atomic():
-        wallets = wallet_lock(user_ids=[order.merchant_id])
-        order = Order.objects.select_for_update().get(id=order.id)
+        locks = LockSequence()
+        wallets = locks.lock_wallets(user_ids=[order.merchant_id])
+        order = locks.lock_order(order_id=order.id)
         if order.status == OrderStatus.PENDING:
             ledger_post(
+                wallets=wallets,
                 kind=JournalKind.PURCHASE,
                 legs=sale_legs(
                     payer_wallet=system_wallet(kind=WalletKind.GATEWAY_CLEARING),

@@ -1,6 +1,5 @@
 """Buying a product: from the wallet in one transaction, or by card (reservation + PaymentIntent)."""
 
-import functools
 from datetime import timedelta
 from uuid import UUID
 
@@ -8,24 +7,26 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.exceptions import ProductNotFound
+from catalog.exceptions import ProductNotFound, ProductUnavailable
 from catalog.models import Product
-from catalog.services import product_take_units
+from core import gateway
+from core.money import percent_of, quantize
 from orders.exceptions import CannotBuyOwnProduct
+from orders.locks import LockSequence
 from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
 from orders.services.card import order_fail
 from orders.services.history import order_record_created
 from orders.services.legs import sale_legs
-from core import gateway
-from core.money import percent_of, quantize
 from wallets.models import JournalKind
-from wallets.services import ledger_post, wallet_lock
+from wallets.services import ledger_post
+
+# A wallet purchase whose product changed merchant between its two locks starts
+# over (see _purchase_with_wallet); a product that keeps changing is refused.
+WALLET_PURCHASE_ATTEMPTS = 3
 
 
 def _merchant_of(*, product_id: UUID) -> UUID:
-    # Read before any lock: the wallets are locked first (global lock order), and
-    # for that we need to know whose wallet the sale credits. A product's merchant
-    # never changes, so this read cannot go stale.
+    """Return the merchant of a non-deleted product, or raise `ProductNotFound`."""
     merchant_id = (
         Product.objects.filter(id=product_id, deleted_at__isnull=True).values_list("merchant_id", flat=True).first()
     )
@@ -34,21 +35,17 @@ def _merchant_of(*, product_id: UUID) -> UUID:
     return merchant_id
 
 
-@functools.lru_cache(maxsize=10_000)
-def _merchant_of_remembered(product_id: UUID) -> UUID:
-    # A product's merchant never changes and products are never removed (soft
-    # delete), so a process may keep the answer: one query less on every wallet
-    # purchase but a product's first. A product deleted since is still refused,
-    # under its lock, by product_take_units. Exceptions (missing) are not kept.
-    return _merchant_of(product_id=product_id)
+def _refuse_own_product(*, buyer, merchant_id: UUID) -> None:
+    if merchant_id == buyer.id:
+        raise CannotBuyOwnProduct()
 
 
-def _new_order(*, buyer, merchant_id: UUID, product: Product, quantity: int, **fields) -> Order:
+def _new_order(*, buyer, product: Product, quantity: int, **fields) -> Order:
     """Write an order priced from `product` as read under its row lock."""
     total = quantize(product.price * quantity)
     return Order.objects.create(
         buyer=buyer,
-        merchant_id=merchant_id,
+        merchant_id=product.merchant_id,
         product=product,
         product_name=product.name,
         unit_price=product.price,
@@ -65,71 +62,77 @@ def order_purchase(*, buyer, product_id: UUID, quantity: int, method: str) -> Or
 
     WALLET: paid at once, the order is COMPLETED or nothing happens. GATEWAY: the
     units are reserved and the order is PENDING with a PaymentIntent that the
-    webhook later completes or fails.
+    webhook later completes or fails. Errors, in this order: missing or deleted
+    product (404), the buyer's own product (400), inactive (409), stock (409),
+    then funds or a frozen wallet (409).
     """
     if method == PaymentMethod.WALLET:
-        merchant_id = _merchant_of_remembered(UUID(str(product_id)))
-    else:
-        merchant_id = _merchant_of(product_id=product_id)
-    if merchant_id == buyer.id:
-        # Missing or deleted answers before "your own product", as it always has.
-        _merchant_of(product_id=product_id)
-        raise CannotBuyOwnProduct()
-    if method == PaymentMethod.WALLET:
-        return _purchase_with_wallet(buyer=buyer, merchant_id=merchant_id, product_id=product_id, quantity=quantity)
+        return _purchase_with_wallet(buyer=buyer, product_id=product_id, quantity=quantity)
     if method == PaymentMethod.GATEWAY:
-        return _purchase_with_card(buyer=buyer, merchant_id=merchant_id, product_id=product_id, quantity=quantity)
+        return _purchase_with_card(buyer=buyer, product_id=product_id, quantity=quantity)
     raise ValueError(f"Unsupported payment method {method!r}")
 
 
-@transaction.atomic
-def _purchase_with_wallet(*, buyer, merchant_id: UUID, product_id: UUID, quantity: int) -> Order:
-    # Lock order: wallets (sorted by id), then the product row. The product lock is
-    # the hot one when many buyers want one item, so it is taken as late as
-    # possible and held only for the inserts below until COMMIT.
-    wallets = wallet_lock(user_ids=[buyer.id, merchant_id])
-    product = product_take_units(product_id=product_id, quantity=quantity)
-    if product.merchant_id != merchant_id:
-        # Only a manual data fix can move a product to another merchant; forget what
-        # this process remembered and fail this attempt (nothing is written) so a
-        # retry locks the right wallet.
-        _merchant_of_remembered.cache_clear()
-        raise RuntimeError(f"Product {product_id} changed merchant; retry the purchase.")
+class _MerchantChanged(Exception):
+    """The product's merchant is not the one whose wallet was locked: this attempt must not write."""
+
+
+def _purchase_with_wallet(*, buyer, product_id: UUID, quantity: int) -> Order:
+    for _attempt in range(WALLET_PURCHASE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _wallet_purchase_attempt(buyer=buyer, product_id=product_id, quantity=quantity)
+        except _MerchantChanged:
+            # Only a manual data fix moves a product to another merchant. The attempt
+            # rolled back; the next one locks the wallet of the merchant it has now.
+            continue
+    raise ProductUnavailable("The product changed while it was being bought; try again.")
+
+
+def _wallet_purchase_attempt(*, buyer, product_id: UUID, quantity: int) -> Order:
+    locks = LockSequence()
+    wallets = locks.lock_buyer_and_merchant_wallets(buyer_id=buyer.id, product_id=product_id)
+    if len(wallets) < 2:
+        # No merchant wallet came back: the product is missing or deleted (404), or the buyer's own (400).
+        _refuse_own_product(buyer=buyer, merchant_id=_merchant_of(product_id=product_id))
+    product = locks.take_units(product_id=product_id, quantity=quantity)
+    if product.merchant_id not in wallets:
+        raise _MerchantChanged()
     order = _new_order(
         buyer=buyer,
-        merchant_id=merchant_id,
         product=product,
         quantity=quantity,
         status=OrderStatus.COMPLETED,
         payment_method=PaymentMethod.WALLET,
     )
     # Raises InsufficientFunds / WalletFrozen, which rolls back the units taken above.
-    # Posted with the wallets locked above: no second lock, no savepoint.
     ledger_post(
+        wallets=wallets,
         kind=JournalKind.PURCHASE,
         legs=sale_legs(
             payer_wallet=wallets[buyer.id],
-            merchant_wallet=wallets[merchant_id],
+            merchant_wallet=wallets[product.merchant_id],
             total=order.total_amount,
             fee=order.fee_amount,
         ),
         description=f"{quantity} x {product.name}",
         order_id=order.id,
-        locked_wallets=wallets.values(),
     )
     order_record_created(order=order, source=StatusChangeSource.API, actor=buyer, reason="Paid from wallet")
     return order
 
 
-def _purchase_with_card(*, buyer, merchant_id: UUID, product_id: UUID, quantity: int) -> Order:
+def _purchase_with_card(*, buyer, product_id: UUID, quantity: int) -> Order:
     # Checked before anything is reserved: without a gateway there is nothing to wait for.
     if not gateway.gateway_is_configured():
         raise gateway.GatewayUnavailable()
+    _refuse_own_product(buyer=buyer, merchant_id=_merchant_of(product_id=product_id))
     with transaction.atomic():
-        product = product_take_units(product_id=product_id, quantity=quantity)
+        product = LockSequence().take_units(product_id=product_id, quantity=quantity)
+        # A product moved to this buyer since the check above: nothing is kept.
+        _refuse_own_product(buyer=buyer, merchant_id=product.merchant_id)
         order = _new_order(
             buyer=buyer,
-            merchant_id=merchant_id,
             product=product,
             quantity=quantity,
             status=OrderStatus.PENDING,

@@ -4,21 +4,20 @@ from uuid import UUID
 
 from django.db import transaction
 
-from catalog.selectors import product_get_for_update
 from catalog.services import product_release_units
+from core import gateway
 from orders.exceptions import InvalidOrderState, OrderNotFound, RefundNotAllowed
+from orders.locks import LockSequence
 from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
+from orders.selectors import order_get
 from orders.services.history import order_transition
 from orders.services.legs import sale_legs
-from core import gateway
 from wallets.models import JournalKind, WalletKind
-from wallets.services import ledger_post, system_wallet, wallet_lock
+from wallets.services import ledger_post, system_wallet
 
 
 def _order_for_refund(*, order_id: UUID, actor) -> Order:
-    order = Order.objects.filter(id=order_id).first()
-    if order is None:
-        raise OrderNotFound()
+    order = order_get(order_id=order_id)
     if actor.is_staff or order.merchant_id == actor.id:
         return order
     # The buyer may see the order, so telling them "not allowed" leaks nothing;
@@ -38,16 +37,17 @@ def order_refund(*, order_id: UUID, actor, source: str = StatusChangeSource.API,
     order = _order_for_refund(order_id=order_id, actor=actor)
     by_card = order.payment_method == PaymentMethod.GATEWAY
     with transaction.atomic():
-        # The global lock order: wallets, then the product, then the order row.
-        wallets = wallet_lock(user_ids=[order.merchant_id] if by_card else [order.buyer_id, order.merchant_id])
-        product_get_for_update(product_id=order.product_id, include_deleted=True)
-        order = Order.objects.select_for_update().get(id=order.id)
+        locks = LockSequence()
+        wallets = locks.lock_wallets(user_ids=[order.merchant_id] if by_card else [order.buyer_id, order.merchant_id])
+        locks.lock_product(product_id=order.product_id)
+        order = locks.lock_order(order_id=order.id)
         if order.status != OrderStatus.COMPLETED:
             raise InvalidOrderState(f"Only COMPLETED orders can be refunded; this one is {order.status}.")
         product_release_units(product_id=order.product_id, quantity=order.quantity)
         payer = system_wallet(kind=WalletKind.GATEWAY_CLEARING) if by_card else wallets[order.buyer_id]
         # Raises InsufficientFunds if the merchant's wallet cannot cover the reversal.
         ledger_post(
+            wallets=wallets,
             kind=JournalKind.REFUND,
             legs=sale_legs(
                 payer_wallet=payer,

@@ -6,17 +6,17 @@ lock first (then the usual wallets → product → order), which serialises
 concurrent deliveries of one event.
 """
 
-import json
 import logging
 import uuid
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders.models import Order, OrderStatus, StatusChangeSource, WebhookEvent, WebhookOutcome
-from orders.services.card import order_complete_card_payment, order_fail
 from core import gateway
 from core.errors import ApplicationError
+from orders.exceptions import OrderNotFound
+from orders.models import Order, OrderStatus, StatusChangeSource, WebhookEvent, WebhookOutcome
+from orders.services.card import order_complete_card_payment, order_fail
 
 logger = logging.getLogger("paymentflow.webhooks")
 
@@ -39,7 +39,7 @@ def _order_for_intent(intent: dict) -> Order:
             Order.objects.filter(id=order.id, payment_intent_id__isnull=True).update(payment_intent_id=intent["id"])
             order.payment_intent_id = intent["id"]
     if order is None:
-        raise ApplicationError(f"No order for PaymentIntent {intent['id']}.", code="not_found", status_code=404)
+        raise OrderNotFound(f"No order for PaymentIntent {intent['id']}.")
     return order
 
 
@@ -76,35 +76,29 @@ HANDLERS = {
 
 def webhook_receive(*, payload: bytes, signature_header: str | None) -> WebhookEvent:
     """Verify a delivery, store its event once, and process it (a no-op if it was already)."""
-    gateway.webhook_event_from_request(payload=payload, signature_header=signature_header)
-    event = json.loads(payload)
+    event = gateway.webhook_event_from_request(payload=payload, signature_header=signature_header)
     # Signed is not the same as well formed: an event we could never apply is
     # refused (400) rather than stored to fail on every redelivery.
-    if not (
-        isinstance(event, dict)
-        and isinstance(event.get("id"), str)
-        and event["id"]
-        and isinstance(event.get("type"), str)
-        and (event["type"] not in HANDLERS or isinstance((event.get("data") or {}).get("object"), dict))
-    ):
-        raise ApplicationError("The event has no id, type or data object.", code="validation_error")
+    if event.type in HANDLERS and event.data_object is None:
+        raise gateway.WebhookEventMalformed()
     try:
         record, _created = WebhookEvent.objects.get_or_create(
-            event_id=event["id"], defaults={"type": event.get("type", ""), "payload": event}
+            event_id=event.id, defaults={"type": event.type, "payload": event.payload}
         )
     except IntegrityError:
         # A concurrent delivery of the same event inserted it first.
-        record = WebhookEvent.objects.get(event_id=event["id"])
+        record = WebhookEvent.objects.get(event_id=event.id)
     return webhook_event_process(event_pk=record.pk)
 
 
 def webhook_event_process(*, event_pk: int) -> WebhookEvent:
     """Apply a stored event unless it already was; record the outcome for operators.
 
-    A domain error (unknown order, amount mismatch, gateway down during a
-    refund) is recorded as FAILED with its reason and can be reprocessed from
-    the back office; anything unexpected propagates (500), so the provider
-    retries the delivery later and the event stays RECEIVED.
+    Also how an operator processes a FAILED (or never processed) event again
+    once its cause is fixed. A domain error (unknown order, amount mismatch,
+    gateway down during a refund) is recorded as FAILED with its reason;
+    anything unexpected propagates (500), so the provider retries the delivery
+    later and the event stays RECEIVED.
     """
     with transaction.atomic():
         record = WebhookEvent.objects.select_for_update().get(pk=event_pk)
@@ -125,8 +119,3 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
         record.processed_at = timezone.now()
         record.save(update_fields=["order", "outcome", "detail", "attempts", "processed_at"])
     return record
-
-
-def webhook_event_reprocess(*, event_pk: int) -> WebhookEvent:
-    """Process a FAILED (or never processed) event again, e.g. after an operator fixed its cause."""
-    return webhook_event_process(event_pk=event_pk)

@@ -1,13 +1,16 @@
 """POST /orders, GET /orders…, POST /orders/{id}/refund against the contract in API.md."""
 
+import threading
 from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from django.db import connection
 
 from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
+from orders import locks
 from orders.models import Order, OrderStatus, OrderStatusChange
 from orders.tests.helpers import balance, entries_for_order, funded_buyer, platform_revenue
 from wallets.models import LedgerEntry, Wallet
@@ -470,20 +473,74 @@ def test_fee_that_takes_a_whole_cent_total_leaves_no_zero_merchant_leg(auth_clie
     assert_ledger_consistent()
 
 
-def test_a_product_moved_to_another_merchant_is_never_sold_for_the_old_one(auth_client):
+def test_a_product_moved_to_another_merchant_is_sold_for_the_new_one(auth_client):
     buyer = funded_buyer("100.00")
     product = ProductFactory(price=Decimal("10.00"), available_units=5)
     first_merchant = product.merchant
-    assert buy(auth_client(buyer), product).status_code == 201  # this process now remembers the merchant
+    assert buy(auth_client(buyer), product).status_code == 201
     new_merchant = MerchantFactory()
     Product.objects.filter(id=product.id).update(merchant=new_merchant)  # a manual data fix
 
-    failed = buy(auth_client(buyer), product)
-    retried = buy(auth_client(buyer), product)
+    response = buy(auth_client(buyer), product)
 
-    assert failed.status_code == 500
-    assert failed.json()["code"] == "server_error"
-    assert retried.status_code == 201
-    assert retried.json()["merchantId"] == str(new_merchant.id)
+    assert response.status_code == 201
+    assert response.json()["merchantId"] == str(new_merchant.id)
     assert (balance(first_merchant), balance(new_merchant)) == (Decimal("10.00"), Decimal("10.00"))
     assert Order.objects.count() == 2
+
+
+def _move_product_before_taking_units(monkeypatch, product, merchants):
+    """Commit a move of `product` to the next of `merchants` (from another connection) between the
+    purchase's wallet lock and its stock lock, on every attempt."""
+    take_units = locks.product_take_units
+    moves = iter(merchants)
+
+    def move_then_take(**kwargs):
+        merchant = next(moves, None)
+        if merchant is not None:
+            mover = threading.Thread(
+                target=lambda: (Product.objects.filter(id=product.id).update(merchant=merchant), connection.close())
+            )
+            mover.start()
+            mover.join()
+        return take_units(**kwargs)
+
+    monkeypatch.setattr(locks, "product_take_units", move_then_take)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_product_moved_during_a_purchase_is_bought_again_from_its_new_merchant(auth_client, monkeypatch):
+    buyer = funded_buyer("100.00")
+    product = ProductFactory(price=Decimal("10.00"), available_units=5)
+    first_merchant, new_merchant = product.merchant, MerchantFactory()
+    _move_product_before_taking_units(monkeypatch, product, [new_merchant])
+
+    response = buy(auth_client(buyer), product)
+
+    assert response.status_code == 201
+    assert response.json()["merchantId"] == str(new_merchant.id)
+    assert (balance(first_merchant), balance(new_merchant), balance(buyer)) == (
+        Decimal("0.00"),
+        Decimal("10.00"),
+        Decimal("90.00"),
+    )
+    assert Product.objects.get(id=product.id).available_units == 4
+    assert Order.objects.count() == 1
+    assert_ledger_consistent()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_product_that_keeps_moving_is_refused_and_nothing_is_written(auth_client, monkeypatch):
+    buyer = funded_buyer("100.00")
+    product = ProductFactory(price=Decimal("10.00"), available_units=5)
+    merchants = [MerchantFactory() for _ in range(3)]
+    _move_product_before_taking_units(monkeypatch, product, merchants)
+
+    response = buy(auth_client(buyer), product)
+
+    assert (response.status_code, response.json()["code"]) == (409, "product_unavailable")
+    assert balance(buyer) == Decimal("100.00")
+    assert [balance(merchant) for merchant in merchants] == [Decimal("0.00")] * 3
+    assert Product.objects.get(id=product.id).available_units == 5
+    assert Order.objects.count() == 0
+    assert_ledger_consistent()

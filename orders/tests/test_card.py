@@ -15,10 +15,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.tests.factories import ProductFactory
-from orders.models import Order, OrderStatus, OrderStatusChange, WebhookEvent, WebhookOutcome
-from orders.tests.helpers import balance, entries_for_order, funded_buyer, platform_revenue
 from core.tests.localstripe import CARD_DECLINED, confirm_payment_intent, stripe_test_client
 from core.tests.threads import run_together
+from orders.models import Order, OrderStatus, OrderStatusChange, WebhookEvent, WebhookOutcome
+from orders.tests.helpers import balance, entries_for_order, funded_buyer, platform_revenue
 from wallets.models import LedgerEntry, WalletKind
 from wallets.tests.factories import assert_ledger_consistent
 
@@ -263,7 +263,7 @@ class TestWebhookInbox:
         assert LedgerEntry.objects.filter(order_id=pending.id).count() == 0
 
     def test_failed_event_can_be_reprocessed(self, pending, settings, api_client):
-        from orders.services.webhooks import webhook_event_reprocess
+        from orders.services.webhooks import webhook_event_process
 
         settings.PLATFORM_FEE_PERCENT = Decimal("0")
         intent = succeeded_intent(pending)
@@ -276,7 +276,7 @@ class TestWebhookInbox:
         # An operator links the payment to its order, then reprocesses the event.
         Order.objects.filter(id=pending.id).update(payment_intent_id="pi_unknown")
 
-        event = webhook_event_reprocess(event_pk=event.pk)
+        event = webhook_event_process(event_pk=event.pk)
 
         assert (event.outcome, event.attempts) == (WebhookOutcome.PROCESSED, 2)
         pending.refresh_from_db()

@@ -8,9 +8,9 @@ from rest_framework.test import APIClient
 
 from accounts.services import token_pair_for
 from catalog.tests.factories import ProductFactory
+from core.tests.threads import run_together
 from orders.models import Order, OrderStatus
 from orders.tests.helpers import balance, funded_buyer
-from core.tests.threads import run_together
 from wallets.models import LedgerEntry
 from wallets.tests.factories import assert_ledger_consistent
 

@@ -23,14 +23,14 @@ from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.exceptions import OutOfStock
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
-from orders.exceptions import InvalidOrderState
-from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
-from orders.services import order_purchase, order_refund
-from orders.services.card import order_complete_card_payment, order_fail
 from core import gateway
 from core.money import to_minor_units
 from core.tests.localstripe import confirm_payment_intent, stripe_test_client
 from core.tests.threads import run_together
+from orders.exceptions import InvalidOrderState
+from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
+from orders.services import order_purchase, order_refund
+from orders.services.card import order_complete_card_payment, order_fail
 from wallets.exceptions import InsufficientFunds
 from wallets.models import Journal, JournalKind, LedgerEntry, ReconciliationRun, Wallet, WalletKind
 from wallets.services import wallet_deposit, wallet_withdraw

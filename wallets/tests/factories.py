@@ -1,9 +1,13 @@
 """Test helpers for wallets: every user already has a wallet (created with the account)."""
 
+from collections.abc import Sequence
 from decimal import Decimal
 
+from django.db import transaction
+
+from wallets.locks import wallets_lock
 from wallets.models import EntryType, Journal, JournalKind, LedgerEntry, Wallet, WalletKind
-from wallets.services import Leg, ledger_post, system_wallet
+from wallets.services import Leg, Posting, ledger_post, system_wallet
 
 
 def wallet_of(user) -> Wallet:
@@ -11,11 +15,18 @@ def wallet_of(user) -> Wallet:
     return Wallet.objects.get(user=user, kind=WalletKind.USER)
 
 
+def post_legs(*, kind: str, legs: Sequence[Leg], **options) -> Posting:
+    """Lock the user wallets of `legs` and post them in one transaction, as a service does."""
+    with transaction.atomic():
+        wallets = wallets_lock(user_ids={leg.wallet.user_id for leg in legs if leg.wallet.kind == WalletKind.USER})
+        return ledger_post(wallets=wallets, kind=kind, legs=legs, **options)
+
+
 def fund_wallet(user, amount: str | Decimal = "100.00") -> Wallet:
     """Credit the user's wallet with a real DEPOSIT journal (not bound by MAXIMUM_DEPOSIT) and return it."""
     amount = Decimal(amount)
     wallet = wallet_of(user)
-    ledger_post(
+    post_legs(
         kind=JournalKind.DEPOSIT,
         description="Test funding",
         legs=[

@@ -9,8 +9,8 @@ import pytest
 from accounts.tests.factories import UserFactory
 from wallets import services
 from wallets.models import EntryType, JournalKind, LedgerEntry, Wallet
-from wallets.services import Leg, ledger_post
-from wallets.tests.factories import assert_ledger_consistent, fund_wallet, wallet_of
+from wallets.services import Leg
+from wallets.tests.factories import assert_ledger_consistent, fund_wallet, post_legs, wallet_of
 
 pytestmark = pytest.mark.django_db
 
@@ -316,7 +316,7 @@ def test_transactions_show_order_ids(client, user):
     seller = UserFactory()
     fund_wallet(user, "10.00")
     order_id = uuid.uuid4()
-    ledger_post(
+    post_legs(
         kind=JournalKind.PURCHASE,
         order_id=order_id,
         legs=[
@@ -343,7 +343,7 @@ def test_transactions_limit_is_capped_at_100(client, user):
     wallet = wallet_of(user)
     external = services.system_wallet(kind="EXTERNAL")
     for _ in range(101):
-        ledger_post(
+        post_legs(
             kind=JournalKind.DEPOSIT,
             legs=[
                 Leg(wallet=wallet, amount=D("1.00"), entry_type=EntryType.DEPOSIT),
@@ -406,7 +406,7 @@ def _post_deposits(user, count: int) -> None:
     external = services.system_wallet(kind="EXTERNAL")
     for i in range(count):
         amount = D(i + 1)
-        ledger_post(
+        post_legs(
             kind=JournalKind.DEPOSIT,
             legs=[
                 Leg(wallet=wallet, amount=amount, entry_type=EntryType.DEPOSIT, description=f"#{i + 1}"),

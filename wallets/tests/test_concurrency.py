@@ -9,8 +9,8 @@ from accounts.services import token_pair_for
 from accounts.tests.factories import UserFactory
 from core.tests.threads import run_together
 from wallets.models import EntryType, JournalKind, LedgerEntry
-from wallets.services import Leg, ledger_post
-from wallets.tests.factories import assert_ledger_consistent, fund_wallet, wallet_of
+from wallets.services import Leg
+from wallets.tests.factories import assert_ledger_consistent, fund_wallet, post_legs, wallet_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,7 +66,7 @@ def test_opposite_transfers_do_not_deadlock():
 
     def transfer(i: int):
         source, target = (alice_wallet, bob_wallet) if i % 2 else (bob_wallet, alice_wallet)
-        return ledger_post(
+        return post_legs(
             kind=JournalKind.ADJUSTMENT,
             legs=[
                 Leg(wallet=source, amount=D("-1.00"), entry_type=EntryType.ADJUSTMENT),

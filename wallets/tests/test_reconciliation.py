@@ -22,8 +22,8 @@ from wallets.reconciliation import (
     check_wallet_balances,
     read_only_snapshot,
 )
-from wallets.services import Leg, ledger_post, system_wallet, wallet_deposit, wallet_withdraw
-from wallets.tests.factories import wallet_of
+from wallets.services import Leg, system_wallet, wallet_deposit, wallet_withdraw
+from wallets.tests.factories import post_legs, wallet_of
 
 pytestmark = pytest.mark.django_db
 
@@ -56,13 +56,13 @@ def ledger_triggers_disabled() -> Iterator[None]:
 
 def transfer(payer, payee, amount: str) -> Journal:
     """Post a two-leg movement between two user wallets (the shape of a sale without fee)."""
-    return ledger_post(
+    return post_legs(
         kind=JournalKind.PURCHASE,
         legs=[
             Leg(wallet=wallet_of(payer), amount=-D(amount), entry_type=EntryType.PURCHASE),
             Leg(wallet=wallet_of(payee), amount=D(amount), entry_type=EntryType.SALE),
         ],
-    )
+    ).journal
 
 
 def entries_of(user) -> list[LedgerEntry]:

@@ -16,6 +16,7 @@ from wallets.exceptions import (
     InvalidAmount,
     WalletFrozen,
 )
+from wallets.locks import wallets_lock
 from wallets.models import (
     SYSTEM_WALLET_IDS,
     EntryType,
@@ -26,7 +27,7 @@ from wallets.models import (
     WalletKind,
 )
 from wallets.services import Leg, ledger_post, system_wallet
-from wallets.tests.factories import assert_ledger_consistent, fund_wallet, wallet_of
+from wallets.tests.factories import assert_ledger_consistent, fund_wallet, post_legs, wallet_of
 
 pytestmark = pytest.mark.django_db
 
@@ -93,8 +94,14 @@ def test_wallet_is_created_in_the_accounts_transaction(api_client):
 
 @pytest.mark.parametrize("kind", [k for k in WalletKind if k != WalletKind.USER])
 def test_system_accounts_exist_with_fixed_ids(kind):
-    wallet = system_wallet(kind=kind)
-    assert (wallet.id, wallet.kind, wallet.user_id, wallet.balance) == (SYSTEM_WALLET_IDS[kind], kind, None, 0)
+    wallet = Wallet.objects.get(id=SYSTEM_WALLET_IDS[kind])
+    assert (wallet.kind, wallet.user_id, wallet.balance) == (kind, None, 0)
+
+
+def test_system_wallet_names_the_row_without_a_query(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        wallet = system_wallet(kind=WalletKind.EXTERNAL)
+    assert (wallet.id, wallet.kind) == (SYSTEM_WALLET_IDS[WalletKind.EXTERNAL], WalletKind.EXTERNAL)
 
 
 def test_system_wallet_rejects_user_kind():
@@ -118,10 +125,10 @@ def test_deposit_posts_a_balanced_journal_against_external_funds(user):
     assert entry.description == "Top-up"
     journal = Journal.objects.get(id=entry.journal_id)
     assert journal.kind == JournalKind.DEPOSIT
-    external_leg = journal.entries.get(wallet=system_wallet(kind=WalletKind.EXTERNAL))
+    external_leg = journal.entries.get(wallet_id=SYSTEM_WALLET_IDS[WalletKind.EXTERNAL])
     assert (external_leg.amount, external_leg.balance_before, external_leg.sequence) == (D("-100.50"), None, None)
     assert wallet_of(user).balance == D("100.50")
-    assert system_wallet(kind=WalletKind.EXTERNAL).balance == 0
+    assert Wallet.objects.get(id=SYSTEM_WALLET_IDS[WalletKind.EXTERNAL]).balance == 0
     assert_ledger_consistent()
 
 
@@ -257,108 +264,88 @@ def test_adjustment_needs_a_reason_and_a_valid_amount(user, staff_operator):
 def test_ledger_post_moves_money_between_users_and_platform(user):
     seller = MerchantFactory()
     fund_wallet(user, "100.00")
-    buyer_wallet, seller_wallet = wallet_of(user), wallet_of(seller)
     order_id = uuid.uuid4()
-    journal = ledger_post(
-        kind=JournalKind.PURCHASE,
-        description="Order",
-        order_id=order_id,
-        legs=[
-            Leg(wallet=buyer_wallet, amount=D("-25.00"), entry_type=EntryType.PURCHASE),
-            Leg(wallet=seller_wallet, amount=D("22.50"), entry_type=EntryType.SALE),
-            Leg(wallet=system_wallet(kind=WalletKind.PLATFORM_REVENUE), amount=D("2.50"), entry_type=EntryType.FEE),
-        ],
-    )
+    with transaction.atomic():
+        wallets = wallets_lock(user_ids=[user.id, seller.id])
+        posting = ledger_post(
+            wallets=wallets,
+            kind=JournalKind.PURCHASE,
+            description="Order",
+            order_id=order_id,
+            legs=[
+                Leg(wallet=wallets[user.id], amount=D("-25.00"), entry_type=EntryType.PURCHASE),
+                Leg(wallet=wallets[seller.id], amount=D("22.50"), entry_type=EntryType.SALE),
+                Leg(wallet=system_wallet(kind=WalletKind.PLATFORM_REVENUE), amount=D("2.50"), entry_type=EntryType.FEE),
+            ],
+        )
 
-    entries = journal.entries.all()
-    assert [(e.type, e.amount, e.balance_after, e.sequence) for e in entries] == [
+    assert [(e.type, e.amount, e.balance_after, e.sequence) for e in posting.entries] == [
         (EntryType.PURCHASE, D("-25.00"), D("75.00"), 2),
         (EntryType.SALE, D("22.50"), D("22.50"), 1),
         (EntryType.FEE, D("2.50"), None, None),
     ]
-    assert all(e.order_id == order_id for e in LedgerEntry.objects.filter(journal=journal))
-    assert (buyer_wallet.balance, seller_wallet.balance) == (D("75.00"), D("22.50"))
+    assert all(e.order_id == order_id for e in LedgerEntry.objects.filter(journal=posting.journal))
+    assert (wallets[user.id].balance, wallets[seller.id].balance) == (D("75.00"), D("22.50"))
     assert (wallet_of(user).balance, wallet_of(seller).balance) == (D("75.00"), D("22.50"))
-    assert system_wallet(kind=WalletKind.PLATFORM_REVENUE).balance == 0
+    assert Wallet.objects.get(id=SYSTEM_WALLET_IDS[WalletKind.PLATFORM_REVENUE]).balance == 0
     assert_ledger_consistent()
 
 
-def test_ledger_post_returns_entries_without_a_query(user, django_assert_num_queries):
-    wallet = wallet_of(user)
-    external = system_wallet(kind=WalletKind.EXTERNAL)
-    journal = ledger_post(
-        kind=JournalKind.DEPOSIT,
-        legs=[
-            Leg(wallet=wallet, amount=D("1.00"), entry_type=EntryType.DEPOSIT),
-            Leg(wallet=external, amount=D("-1.00"), entry_type=EntryType.DEPOSIT),
-        ],
-    )
-    with django_assert_num_queries(0):
-        assert len(journal.entries.all()) == 2
-
-
-def test_ledger_post_round_trips(user, django_assert_max_num_queries):
-    """Lock, journal insert, one UPDATE per user wallet, one bulk insert (plus the savepoint pair)."""
-    seller = MerchantFactory()
-    fund_wallet(user, "10.00")
-    legs = [
-        Leg(wallet=wallet_of(user), amount=D("-5.00"), entry_type=EntryType.PURCHASE),
-        Leg(wallet=wallet_of(seller), amount=D("5.00"), entry_type=EntryType.SALE),
-    ]
-    with django_assert_max_num_queries(7):
-        ledger_post(kind=JournalKind.PURCHASE, legs=legs)
-
-
-def sale_between(buyer, seller, amount="5.00") -> list[Leg]:
+def sale_between(wallets, buyer, seller, amount="5.00") -> list[Leg]:
     return [
-        Leg(wallet=wallet_of(buyer), amount=-D(amount), entry_type=EntryType.PURCHASE),
-        Leg(wallet=wallet_of(seller), amount=D(amount), entry_type=EntryType.SALE),
+        Leg(wallet=wallets.get(buyer.id) or wallet_of(buyer), amount=-D(amount), entry_type=EntryType.PURCHASE),
+        Leg(wallet=wallets.get(seller.id) or wallet_of(seller), amount=D(amount), entry_type=EntryType.SALE),
     ]
 
 
-def test_ledger_post_with_locked_wallets_skips_the_second_lock(user, django_assert_num_queries):
-    """Inside the caller's lock: journal insert, one UPDATE for both wallets, one bulk insert."""
+def test_ledger_post_writes_three_statements_inside_the_callers_lock(user, django_assert_num_queries):
+    """Journal insert, one UPDATE for both wallets, one bulk insert of the entries."""
     seller = MerchantFactory()
     fund_wallet(user, "10.00")
     with transaction.atomic():
-        locked = services.wallet_lock(user_ids=[user.id, seller.id])
-        legs = [
-            Leg(wallet=locked[user.id], amount=D("-4.00"), entry_type=EntryType.PURCHASE),
-            Leg(wallet=locked[seller.id], amount=D("4.00"), entry_type=EntryType.SALE),
-        ]
+        wallets = wallets_lock(user_ids=[user.id, seller.id])
         with django_assert_num_queries(3):
-            ledger_post(kind=JournalKind.PURCHASE, legs=legs, locked_wallets=locked.values())
+            posting = ledger_post(wallets=wallets, kind=JournalKind.PURCHASE, legs=sale_between(wallets, user, seller))
 
-    assert (wallet_of(user).balance, wallet_of(seller).balance) == (D("6.00"), D("4.00"))
+    assert len(posting.entries) == 2
+    assert (wallet_of(user).balance, wallet_of(seller).balance) == (D("5.00"), D("5.00"))
     assert_ledger_consistent()
 
 
-def test_ledger_post_with_locked_wallets_refuses_an_unlocked_party(user):
+def test_ledger_post_refuses_an_unlocked_party(user):
     seller = MerchantFactory()
     fund_wallet(user, "10.00")
     with transaction.atomic():
-        locked = services.wallet_lock(user_ids=[user.id])
+        wallets = wallets_lock(user_ids=[user.id])
         with pytest.raises(ValueError, match="not among the locked wallets"):
-            ledger_post(kind=JournalKind.PURCHASE, legs=sale_between(user, seller), locked_wallets=locked.values())
+            ledger_post(wallets=wallets, kind=JournalKind.PURCHASE, legs=sale_between(wallets, user, seller))
     assert wallet_of(seller).balance == D("0.00")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ledger_post_with_locked_wallets_needs_the_callers_transaction(user):
+def test_ledger_post_needs_the_callers_transaction(user):
     seller = MerchantFactory()
     fund_wallet(user, "10.00")
-    locked = [wallet_of(user), wallet_of(seller)]
+    with transaction.atomic():
+        wallets = wallets_lock(user_ids=[user.id, seller.id])
     with pytest.raises(RuntimeError, match="inside the transaction"):
-        ledger_post(kind=JournalKind.PURCHASE, legs=sale_between(user, seller), locked_wallets=locked)
+        ledger_post(wallets=wallets, kind=JournalKind.PURCHASE, legs=sale_between(wallets, user, seller))
+    assert wallet_of(user).balance == D("10.00")
 
 
-def test_ledger_post_with_locked_wallets_failure_dooms_the_callers_transaction(user):
+@pytest.mark.django_db(transaction=True)
+def test_wallets_can_only_be_locked_inside_a_transaction(user):
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        wallets_lock(user_ids=[user.id])
+
+
+def test_a_ledger_post_failure_dooms_the_callers_transaction(user):
     seller = MerchantFactory()
     fund_wallet(user, "1.00")
+    journals_before = Journal.objects.count()
     with pytest.raises(InsufficientFunds), transaction.atomic():
-        locked = services.wallet_lock(user_ids=[user.id, seller.id])
-        journals_before = Journal.objects.count()
-        ledger_post(kind=JournalKind.PURCHASE, legs=sale_between(user, seller), locked_wallets=locked.values())
+        wallets = wallets_lock(user_ids=[user.id, seller.id])
+        ledger_post(wallets=wallets, kind=JournalKind.PURCHASE, legs=sale_between(wallets, user, seller))
     assert Journal.objects.count() == journals_before
     assert (wallet_of(user).balance, wallet_of(seller).balance) == (D("1.00"), D("0.00"))
 
@@ -367,7 +354,7 @@ def test_ledger_post_same_wallet_twice_chains_sequences(user):
     fund_wallet(user, "10.00")
     wallet = wallet_of(user)
     external = system_wallet(kind=WalletKind.EXTERNAL)
-    journal = ledger_post(
+    posting = post_legs(
         kind=JournalKind.ADJUSTMENT,
         legs=[
             Leg(wallet=wallet, amount=D("-10.00"), entry_type=EntryType.ADJUSTMENT),
@@ -375,7 +362,7 @@ def test_ledger_post_same_wallet_twice_chains_sequences(user):
             Leg(wallet=external, amount=D("7.00"), entry_type=EntryType.ADJUSTMENT),
         ],
     )
-    assert [(e.balance_before, e.balance_after, e.sequence) for e in journal.entries.all()][:2] == [
+    assert [(e.balance_before, e.balance_after, e.sequence) for e in posting.entries][:2] == [
         (D("10.00"), D("0.00"), 2),
         (D("0.00"), D("3.00"), 3),
     ]
@@ -394,9 +381,9 @@ def test_ledger_post_refuses_a_frozen_party_unless_allowed(user, staff_operator)
         ]
 
     with pytest.raises(WalletFrozen):
-        ledger_post(kind=JournalKind.PURCHASE, legs=legs())
+        post_legs(kind=JournalKind.PURCHASE, legs=legs())
     assert wallet_of(user).balance == D("10.00")
-    ledger_post(kind=JournalKind.PURCHASE, legs=legs(), allow_frozen=True)
+    post_legs(kind=JournalKind.PURCHASE, legs=legs(), allow_frozen=True)
     assert wallet_of(seller).balance == D("5.00")
 
 
@@ -415,14 +402,14 @@ def test_ledger_post_rejects_malformed_legs(user, amounts, error):
     wallets = [wallet, external]
     legs = [Leg(wallet=wallets[i], amount=a, entry_type=EntryType.DEPOSIT) for i, a in enumerate(amounts)]
     with pytest.raises(error):
-        ledger_post(kind=JournalKind.DEPOSIT, legs=legs)
+        post_legs(kind=JournalKind.DEPOSIT, legs=legs)
     assert Journal.objects.count() == 0
 
 
 def test_ledger_post_rejects_unknown_kinds_and_types(user):
     wallet, external = wallet_of(user), system_wallet(kind=WalletKind.EXTERNAL)
     with pytest.raises(ValueError):
-        ledger_post(
+        post_legs(
             kind="GIFT",
             legs=[
                 Leg(wallet=wallet, amount=D("1.00"), entry_type=EntryType.DEPOSIT),
@@ -430,7 +417,7 @@ def test_ledger_post_rejects_unknown_kinds_and_types(user):
             ],
         )
     with pytest.raises(ValueError):
-        ledger_post(
+        post_legs(
             kind=JournalKind.DEPOSIT,
             legs=[
                 Leg(wallet=wallet, amount=D("1.00"), entry_type="BONUS"),
@@ -439,17 +426,18 @@ def test_ledger_post_rejects_unknown_kinds_and_types(user):
         )
 
 
-def test_wallet_lock_returns_wallets_by_user(user):
+def test_wallets_lock_returns_wallets_by_user(user):
     merchant = MerchantFactory()
     with transaction.atomic():
-        locked = services.wallet_lock(user_ids=[merchant.id, user.id])
+        locked = wallets_lock(user_ids=[merchant.id, user.id])
     assert set(locked) == {user.id, merchant.id}
     assert locked[user.id] == wallet_of(user)
+    assert locked.by_wallet_id(wallet_of(merchant).id) == wallet_of(merchant)
 
 
-def test_wallet_lock_refuses_a_user_without_a_wallet(user):
+def test_wallets_lock_refuses_a_user_without_a_wallet(user):
     with transaction.atomic(), pytest.raises(Wallet.DoesNotExist):
-        services.wallet_lock(user_ids=[user.id, uuid.uuid4()])
+        wallets_lock(user_ids=[user.id, uuid.uuid4()])
 
 
 def test_a_refused_post_leaves_the_callers_wallet_objects_as_they_were(user):
@@ -457,23 +445,23 @@ def test_a_refused_post_leaves_the_callers_wallet_objects_as_they_were(user):
     payer = MerchantFactory()
     fund_wallet(user, "10.00")
     with transaction.atomic():
-        locked = services.wallet_lock(user_ids=[user.id, payer.id])
+        locked = wallets_lock(user_ids=[user.id, payer.id])
         credit_first = [
             Leg(wallet=locked[user.id], amount=D("5.00"), entry_type=EntryType.SALE),
             Leg(wallet=locked[payer.id], amount=D("-5.00"), entry_type=EntryType.PURCHASE),
         ]
         with pytest.raises(InsufficientFunds), transaction.atomic():
-            ledger_post(kind=JournalKind.PURCHASE, legs=credit_first, locked_wallets=locked.values())
+            ledger_post(wallets=locked, kind=JournalKind.PURCHASE, legs=credit_first)
         assert (locked[user.id].balance, locked[user.id].entry_count) == (D("10.00"), 1)
 
         external = system_wallet(kind=WalletKind.EXTERNAL)
         ledger_post(
+            wallets=locked,
             kind=JournalKind.DEPOSIT,
             legs=[
                 Leg(wallet=locked[user.id], amount=D("1.00"), entry_type=EntryType.DEPOSIT),
                 Leg(wallet=external, amount=D("-1.00"), entry_type=EntryType.DEPOSIT),
             ],
-            locked_wallets=locked.values(),
         )
 
     assert wallet_of(user).balance == D("11.00")

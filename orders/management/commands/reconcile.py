@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
-from orders.reconciliation import GATEWAY_CHECK, ORDER_CHECKS
 from core import gateway
+from orders.reconciliation import GATEWAY_CHECK, ORDER_CHECKS
 from wallets.models import ReconciliationRun
 from wallets.reconciliation import LEDGER_CHECKS, Check, CheckResult, read_only_snapshot
 

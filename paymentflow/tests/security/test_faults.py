@@ -34,6 +34,7 @@ from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from core import gateway
 from core.models import IdempotencyKey
+from orders import locks
 from orders.models import Order, OrderStatus
 from orders.services import purchase
 from wallets.models import Journal, LedgerEntry, Wallet
@@ -294,20 +295,21 @@ class PauseAfter:
 
 
 @pytest.mark.parametrize(
-    "step",
+    ("module", "step"),
     [
         # Units taken, the product row locked, nothing else written yet.
-        "product_take_units",
+        (locks, "product_take_units"),
         # Everything written (order, journal, history), only COMMIT left.
-        "order_record_created",
+        (purchase, "order_record_created"),
     ],
+    ids=["units-taken", "before-commit"],
 )
-def test_database_connection_killed_inside_a_purchase_writes_nothing(live_server, monkeypatch, step):
+def test_database_connection_killed_inside_a_purchase_writes_nothing(live_server, monkeypatch, module, step):
     buyer, merchant = UserFactory(), MerchantFactory()
     fund_wallet(buyer, "100.00")
     product = ProductFactory(merchant=merchant, price=D("10.00"), available_units=5)
-    pause = PauseAfter(getattr(purchase, step))
-    monkeypatch.setattr(purchase, step, pause)
+    pause = PauseAfter(getattr(module, step))
+    monkeypatch.setattr(module, step, pause)
     before = books()
     url = f"{live_server.url}{API}/orders"
     headers = {"Authorization": f"Bearer {token_pair_for(user=buyer).access}", "Idempotency-Key": "killed-once"}

@@ -1,0 +1,68 @@
+"""The global lock order (wallets → product → order) as `LockSequence` enforces it, and what a purchase sends."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.test.utils import CaptureQueriesContext
+
+from catalog.tests.factories import ProductFactory
+from orders.locks import LockOrderError, LockSequence
+from orders.models import PaymentMethod
+from orders.services import order_purchase
+from orders.tests.helpers import funded_buyer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_locks_are_taken_wallets_then_product_then_order(product):
+    buyer = funded_buyer("10.00")
+    order = order_purchase(buyer=buyer, product_id=product.id, quantity=1, method=PaymentMethod.WALLET)
+    with transaction.atomic():
+        locks = LockSequence()
+        wallets = locks.lock_wallets(user_ids=[buyer.id, product.merchant_id])
+        locked_product = locks.lock_product(product_id=product.id)
+        locked_order = locks.lock_order(order_id=order.id)
+
+    assert set(wallets) == {buyer.id, product.merchant_id}
+    assert (locks.wallets, locks.product, locks.order) == (wallets, locked_product, locked_order)
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [("product", "wallets"), ("order", "product"), ("order", "wallets"), ("product", "product")],
+)
+def test_a_lock_out_of_the_global_order_is_refused(product, first, then):
+    buyer = funded_buyer("10.00")
+    order = order_purchase(buyer=buyer, product_id=product.id, quantity=1, method=PaymentMethod.WALLET)
+    steps = {
+        "wallets": lambda locks: locks.lock_wallets(user_ids=[buyer.id]),
+        "product": lambda locks: locks.lock_product(product_id=product.id),
+        "order": lambda locks: locks.lock_order(order_id=order.id),
+    }
+    with transaction.atomic():
+        locks = LockSequence()
+        steps[first](locks)
+        with pytest.raises(LockOrderError):
+            steps[then](locks)
+
+
+def test_a_wallet_purchase_sends_seven_statements_and_nothing_before_its_locks(settings):
+    """Lock both wallets (the merchant read in the same statement), take the units, then the writes."""
+    settings.PLATFORM_FEE_PERCENT = Decimal("10")
+    buyer = funded_buyer("100.00")
+    product = ProductFactory(price=Decimal("10.00"))
+    with transaction.atomic(), CaptureQueriesContext(transaction.get_connection()) as captured:
+        order_purchase(buyer=buyer, product_id=product.id, quantity=1, method=PaymentMethod.WALLET)
+
+    statements = [q["sql"] for q in captured if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert [sql.split()[0] for sql in statements] == [
+        "SELECT",
+        "UPDATE",
+        "INSERT",
+        "INSERT",
+        "UPDATE",
+        "INSERT",
+        "INSERT",
+    ]
+    assert "FOR UPDATE" in statements[0] and '"catalog_product"' in statements[0]
