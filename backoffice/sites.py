@@ -1,11 +1,17 @@
 """The two admin sites. Who may enter each is decided here, never by a model permission alone.
 
-- `/admin/` (`admin.site`, an `OperatorAdminSite`): active staff accounts that
-  are not merchants. A merchant is never an operator, even with `is_staff` set,
-  so a seller can never refund or adjust anyone else's money.
+- `/admin/` (`operator_site`): active staff accounts that are not merchants. A
+  merchant is never an operator, even with `is_staff` set, so a seller can
+  never refund or adjust anyone else's money. Its pages are in
+  `backoffice.operators`.
 - `/merchant/` (`merchant_site`): active MERCHANT accounts, logging in with the
   email and password they use for the API. `is_staff` is neither needed nor
-  of any use there; what a merchant sees is scoped by `backoffice.admin`.
+  of any use there; what a merchant sees is scoped by the pages in
+  `backoffice.merchants`.
+
+Both are our own instances, not Django's `admin.site`: nothing is
+autodiscovered (INSTALLED_APPS has `SimpleAdminConfig`), so a page appears on
+a site only where a module of this package registers it there.
 """
 
 from django import forms
@@ -58,7 +64,7 @@ class OperatorAdminSite(admin.AdminSite):
     site_title = "Payment Flow operations"
     index_title = "Operations"
     site_url = None
-    index_template = "admin/operator_index.html"
+    index_template = "backoffice/operators/index.html"
     login_form = OperatorAuthenticationForm
 
     def has_permission(self, request) -> bool:
@@ -73,8 +79,8 @@ class MerchantAdminSite(admin.AdminSite):
     site_title = "Payment Flow merchant"
     index_title = "Your shop"
     site_url = None
-    index_template = "merchant/index.html"
-    login_template = "merchant/login.html"
+    index_template = "backoffice/merchants/index.html"
+    login_template = "backoffice/merchants/login.html"
     login_form = MerchantAuthenticationForm
     # The nav sidebar repeats the three links of the index; one less thing to scope.
     enable_nav_sidebar = False
@@ -99,4 +105,7 @@ class MerchantAdminSite(admin.AdminSite):
         return super().index(request, {"summary": merchant_summary(merchant=request.user), **(extra_context or {})})
 
 
+# Named "admin", the operators' site is the default instance of the "admin" URL namespace:
+# a `reverse("admin:…")` made without a current app (a LogEntry's link, for one) lands here.
+operator_site = OperatorAdminSite(name="admin")
 merchant_site = MerchantAdminSite(name="merchant")

@@ -1,11 +1,10 @@
 """URL map: the API under `API_PREFIX`, the two back offices, docs and schema."""
 
 from django.conf import settings
-from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from backoffice.sites import merchant_site
+from backoffice.sites import merchant_site, operator_site
 from core.health import HealthView
 from core.views import api_not_found
 
@@ -28,7 +27,7 @@ if settings.BENCH:
     api_patterns.append(path("bench/ok", bench.ok, name="bench-ok"))
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path("admin/", operator_site.urls),
     path("merchant/", merchant_site.urls),
     path(f"{prefix}/", include(api_patterns)),
     re_path(rf"^{prefix}/(?P<unmatched>.*)$", api_not_found, name="api-not-found"),

@@ -33,18 +33,6 @@ def sale(product, quantity: int = 1) -> Order:
 
 
 @pytest.fixture
-def staff():
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def operator_client(staff):
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def order():
     return sale(ProductFactory(price=Decimal("20.00"), available_units=5), quantity=2)
 

@@ -1,10 +1,21 @@
+"""Operators' pages for accounts: users (email login, role), permission groups and the API's refresh tokens.
+
+Accounts are deactivated, never deleted, and a password hash is never edited
+by hand. Groups and tokens keep the pages Django and simplejwt give them.
+"""
+
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils.html import format_html
+from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin, OutstandingTokenAdmin
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import User
+from backoffice.sites import operator_site
 
 
 class UserChangeFormForEmail(UserChangeForm):
@@ -21,7 +32,7 @@ class UserCreationFormForEmail(AdminUserCreationForm):
         fields = ("email",)
 
 
-@admin.register(User)
+@admin.register(User, site=operator_site)
 class UserAdmin(DjangoUserAdmin):
     """Operators manage accounts here; the password hash is never editable by hand.
 
@@ -50,7 +61,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.display(description="wallet")
     def wallet_link(self, user: User) -> str:
-        # The reverse one-to-one: wallets point at users (accounts never imports wallets).
+        # The reverse one-to-one (the wallet points at its user); "-" where there is none.
         wallet = getattr(user, "wallet", None)
         if wallet is None:
             return "-"
@@ -60,3 +71,11 @@ class UserAdmin(DjangoUserAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# Django's and simplejwt's own pages, registered here because nothing is
+# autodiscovered: operators grant staff permissions through groups, and look up
+# or blacklist a user's API refresh tokens.
+operator_site.register(Group, GroupAdmin)
+operator_site.register(OutstandingToken, OutstandingTokenAdmin)
+operator_site.register(BlacklistedToken, BlacklistedTokenAdmin)

@@ -1,4 +1,4 @@
-"""Operators' view of the ledger: wallets (freeze/unfreeze through the services), journals and entries read-only.
+"""Operators' pages for the ledger: wallets (freeze/unfreeze through the services), journals and entries read-only.
 
 Nothing here adds, edits or deletes money: balances only change through
 `wallets.services`, entries are immutable (the database rejects UPDATE and
@@ -8,46 +8,21 @@ wallet's "Adjust balance" form, which posts an ADJUSTMENT journal through
 `wallet_adjust` with the operator recorded on it.
 """
 
-import json
-import uuid
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from backoffice.shared import ReadOnlyAdminMixin, UUIDSearchMixin
+from backoffice.sites import operator_site
 from core.errors import ApplicationError
 from core.money import quantize
-from paymentflow.admin_mixins import ReadOnlyAdminMixin
 from wallets import services
-from wallets.models import Journal, LedgerEntry, ReconciliationRun, Wallet
-
-
-class UUIDSearchMixin:
-    """Let the search box find a row by an exact id (or order id) pasted in, besides the text fields."""
-
-    uuid_search_fields: tuple[str, ...] = ()
-
-    def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        return self.with_uuid_matches(results, queryset, search_term, self.uuid_search_fields), may_have_duplicates
-
-    @staticmethod
-    def with_uuid_matches(results, queryset, search_term: str, fields: tuple[str, ...]):
-        """Add to `results` the rows of `queryset` whose `fields` equal the search term, if it is a UUID."""
-        try:
-            value = uuid.UUID(search_term.strip())
-        except ValueError:
-            return results
-        by_id = Q()
-        for field in fields:
-            by_id |= Q(**{field: value})
-        return results | queryset.filter(by_id)
+from wallets.models import Journal, LedgerEntry, Wallet
 
 
 class WalletAdjustmentForm(forms.Form):
@@ -69,7 +44,7 @@ class WalletAdjustmentForm(forms.Form):
         return quantize(amount)
 
 
-@admin.register(Wallet)
+@admin.register(Wallet, site=operator_site)
 class WalletAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "kind", "balance", "currency", "is_frozen", "entry_count", "updated_at"]
     list_filter = ["kind", "is_frozen"]
@@ -79,6 +54,7 @@ class WalletAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ["-created_at"]
     show_full_result_count = False
     actions = ["freeze", "unfreeze"]
+    change_form_template = "backoffice/operators/wallet_change_form.html"
     fields = [
         "id",
         "kind",
@@ -155,7 +131,7 @@ class WalletAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             "media": self.media + form.media,
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/wallets/wallet/adjust.html", context)
+        return TemplateResponse(request, "backoffice/operators/wallet_adjust.html", context)
 
     @admin.action(description="Freeze selected user wallets", permissions=["freeze"])
     def freeze(self, request, queryset):
@@ -185,7 +161,7 @@ class LedgerEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
 
 
-@admin.register(Journal)
+@admin.register(Journal, site=operator_site)
 class JournalAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "description", "order_id", "created_by", "created_at"]
     list_filter = ["kind"]
@@ -200,7 +176,7 @@ class JournalAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
 
 
-@admin.register(LedgerEntry)
+@admin.register(LedgerEntry, site=operator_site)
 class LedgerEntryAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "wallet", "type", "amount", "balance_after", "sequence", "order_id", "created_at"]
     list_filter = ["type", "wallet__kind"]
@@ -223,29 +199,3 @@ class LedgerEntryAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
     ]
     readonly_fields = fields
-
-
-@admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """What `manage.py reconcile` found, run by run; written by the command only."""
-
-    list_display = ["started_at", "finished_at", "since", "gateway_checked", "clean", "discrepancy_count"]
-    list_filter = ["clean", "gateway_checked"]
-    date_hierarchy = "started_at"
-    ordering = ["-started_at", "-id"]
-    actions = None
-    fields = [
-        "id",
-        "started_at",
-        "finished_at",
-        "since",
-        "gateway_checked",
-        "clean",
-        "discrepancy_count",
-        "checks",
-    ]
-    readonly_fields = fields
-
-    @admin.display(description="results per check")
-    def checks(self, run: ReconciliationRun) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(run.results, indent=2, sort_keys=True))

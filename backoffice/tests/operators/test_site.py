@@ -4,12 +4,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib import admin
 from django.test import Client
+from django.urls import resolve
 from django.utils import timezone
 
 from accounts.tests.factories import DEFAULT_PASSWORD, MerchantFactory, UserFactory
-from backoffice.sites import OperatorAdminSite
+from backoffice.sites import OperatorAdminSite, operator_site
 from backoffice.tests.factories import operator, sale
 from catalog.tests.factories import ProductFactory
 from orders.models import Order, OrderStatus, PaymentMethod, WebhookEvent, WebhookOutcome
@@ -20,8 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_admin_site_is_the_operators_site():
-    assert isinstance(admin.site, OperatorAdminSite)
-    assert admin.site.site_header == "Payment Flow operations"
+    site = resolve("/admin/").func.admin_site
+    assert isinstance(site, OperatorAdminSite)
+    assert site.site_header == "Payment Flow operations"
 
 
 def test_an_operator_logs_in_by_email():
@@ -73,11 +74,23 @@ def test_a_logged_in_non_operator_is_sent_to_the_admin_login(account, url):
     assert response["Location"].startswith("/admin/login/")
 
 
-@pytest.fixture
-def operator_client():
-    client = Client()
-    client.force_login(operator())
-    return client
+def test_the_index_lists_every_operator_page(operator_client):
+    response = operator_client.get("/admin/")
+
+    pages = {model["model"]._meta.label for app in response.context["app_list"] for model in app["models"]}
+    assert pages == {
+        "accounts.User",
+        "auth.Group",
+        "token_blacklist.OutstandingToken",
+        "token_blacklist.BlacklistedToken",
+        "wallets.Wallet",
+        "wallets.Journal",
+        "wallets.LedgerEntry",
+        "wallets.ReconciliationRun",
+        "catalog.Product",
+        "orders.Order",
+        "orders.WebhookEvent",
+    }
 
 
 def test_the_dashboard_on_a_quiet_day(operator_client):
@@ -149,4 +162,4 @@ def test_no_delete_permission_on_money_even_for_a_superuser(rf, model):
     request = rf.get("/admin/")
     request.user = operator()
 
-    assert not admin.site.get_model_admin(model).has_delete_permission(request)
+    assert not operator_site.get_model_admin(model).has_delete_permission(request)

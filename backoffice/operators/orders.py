@@ -1,4 +1,4 @@
-"""Operators' view of orders and of the payments webhook inbox.
+"""Operators' pages for orders and for the payments webhook inbox.
 
 Both are read-only: an order's status only moves through `orders.services`
 (the refund action calls `order_refund`, as the API does, so the same locks and
@@ -10,23 +10,18 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.errors import ApplicationError
-from orders.exceptions import InvalidOrderState
-from orders.models import Order, OrderStatusChange, StatusChangeSource, WebhookEvent, WebhookOutcome
-from orders.services import order_refund
+from backoffice.shared import ReadOnlyAdminMixin, StatusHistoryInline, refund_selected
+from backoffice.sites import operator_site
+from orders.models import Order, WebhookEvent, WebhookOutcome
 from orders.services.webhooks import webhook_event_process
-from paymentflow.admin_mixins import ReadOnlyAdminMixin
 
 
-class OrderStatusChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = OrderStatusChange
-    extra = 0
-    can_delete = False
+class OrderStatusChangeInline(StatusHistoryInline):
     fields = ["created_at", "from_status", "to_status", "source", "actor", "reason"]
     readonly_fields = fields
 
 
-@admin.register(Order)
+@admin.register(Order, site=operator_site)
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Orders are read-only here; the refund action goes through `order_refund` like the API.
 
@@ -72,33 +67,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         refund_selected(self, request, queryset)
 
 
-def refund_selected(
-    model_admin, request, orders, *, reason: str = "", noun: str = "order", not_completed_level=messages.ERROR
-) -> None:
-    """Refund each order through `order_refund` (as the API does) and report the outcome as messages.
-
-    Both back offices use it: operators see an order that is not COMPLETED as
-    an error, merchants (refunding their own sales) as a warning to skip it.
-    Any other refusal (e.g. the merchant's wallet cannot cover it) is an error
-    for that order and changes nothing.
-    """
-    refunded = 0
-    for order in orders:
-        try:
-            order_refund(order_id=order.id, actor=request.user, source=StatusChangeSource.ADMIN, reason=reason)
-        except InvalidOrderState as exc:
-            model_admin.message_user(request, f"Order {order.id}: {exc.detail}", level=not_completed_level)
-            continue
-        except ApplicationError as exc:
-            model_admin.message_user(request, f"Order {order.id}: {exc.detail}", level=messages.ERROR)
-            continue
-        refunded += 1
-        model_admin.log_change(request, order, "Refunded.")
-    if refunded:
-        model_admin.message_user(request, f"Refunded {refunded} {noun}(s).", level=messages.SUCCESS)
-
-
-@admin.register(WebhookEvent)
+@admin.register(WebhookEvent, site=operator_site)
 class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The inbox, read-only; a failed event can be processed again once its cause is fixed."""
 

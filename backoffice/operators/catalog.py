@@ -1,6 +1,9 @@
+"""Operators' page for the catalogue: every merchant's products, read-only but for "restore"."""
+
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.sites import operator_site
 from catalog.models import Product
 from catalog.services import product_restore
 
@@ -20,7 +23,7 @@ class DeletedFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(Product)
+@admin.register(Product, site=operator_site)
 class ProductAdmin(admin.ModelAdmin):
     """Operators see every product, deleted ones included; changes go through catalog.services.
 
