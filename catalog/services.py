@@ -18,7 +18,7 @@ from catalog.exceptions import NotMerchant, NotProductOwner, OutOfStock, Product
 from catalog.locks import product_lock
 from catalog.models import Product
 
-# The fields a merchant may change (API.md, PATCH /products/{id}); anything else is never applied.
+# The fields a merchant may change (PATCH /products/{id}); anything else is never applied.
 UPDATABLE_FIELDS = frozenset({"name", "description", "price", "available_units", "is_active"})
 
 

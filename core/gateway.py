@@ -51,7 +51,7 @@ CONNECT_TIMEOUT_SECONDS = 2.0
 READ_TIMEOUT_SECONDS = 6.0
 MAX_NETWORK_RETRIES = 2
 
-# API.md: 5-minute tolerance, in both directions.
+# Stripe's own default: a 5-minute tolerance, here in both directions.
 WEBHOOK_TOLERANCE_SECONDS = 300
 
 

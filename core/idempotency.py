@@ -106,8 +106,8 @@ class _ClaimLost(Exception):
 def _validated_key(raw: str) -> str:
     if not 1 <= len(raw) <= MAX_KEY_LENGTH:
         raise serializers.ValidationError({IDEMPOTENCY_HEADER: [f"Must be between 1 and {MAX_KEY_LENGTH} characters."]})
-    # A NUL reached PostgreSQL (which refuses it in text) and was a 500; no control
-    # character belongs in a key (found by the tests of issue 10).
+    # PostgreSQL refuses a NUL in text (it would be a 500 there); no control
+    # character belongs in a key.
     if any(ord(character) < 32 or ord(character) == 127 for character in raw):
         raise serializers.ValidationError({IDEMPOTENCY_HEADER: ["Must not contain control characters."]})
     return raw

@@ -4,7 +4,7 @@
 request being served in `request_id_var`; every line logged while it runs
 carries it, so an access line and the error it caused share one id.
 
-What is logged is chosen so that no secret needs to be (SECURITY.md, Logging):
+What is logged is chosen so that no secret needs to be (docs/security.md, Logging):
 the access line has method, path (no query string), status, duration, user id
 and request id, never headers or bodies. `redact` is the second line of
 defence: whatever reaches a handler (an exception message, a library's debug

@@ -43,7 +43,7 @@ class RequestLogMiddleware:
     it is returned in the `X-Request-ID` response header and tagged on every log
     line written while the request runs. The access line holds method, path
     (without the query string), status, duration and user id: never headers,
-    bodies, tokens or passwords (SECURITY.md, Logging). First in MIDDLEWARE, so
+    bodies, tokens or passwords (docs/security.md, Logging). First in MIDDLEWARE, so
     it times and sees every response, redirects and errors included.
     """
 

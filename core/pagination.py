@@ -10,7 +10,7 @@ class PageLimitPagination(PageNumberPagination):
     An out-of-range or malformed page is a 404 (DRF's NotFound, rendered as
     problem+json). A `limit` that is not a positive integer is a 400 naming
     `limit` (DRF would silently use the default, which hides client bugs and
-    made the schema's `minimum` a lie; found by the API fuzzer). Empty values
+    would make the schema's `minimum` a lie). Empty values
     (`?page=&limit=`) mean "not given", and the schema says so.
     """
 

@@ -10,8 +10,8 @@ from rest_framework.exceptions import ParseError
 
 # API bodies are flat objects. Anything nested deeper is an attack on the recursion of
 # the code that walks the parsed body (camelCase conversion, the idempotency
-# fingerprint): a 600-deep array passed json.loads and was a 500 (found by the tests
-# of issue 10). Refused up front, whatever comes after.
+# fingerprint): a 600-deep array passes json.loads and would be a 500 there.
+# Refused up front, whatever comes after.
 MAX_DEPTH = 32
 
 

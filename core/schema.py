@@ -114,7 +114,7 @@ class AutoSchema(SpectacularAutoSchema):
             schema["pattern"] = schema["pattern"].replace("^-?", "^", 1)
         if direction != "request":
             return schema
-        # Requests may send money as a JSON number or a string (API.md); responses
+        # Requests may send money as a JSON number or a string; responses
         # always send the string.
         description = schema.pop("description", None)
         as_number = {"type": "number", "multipleOf": 0.01}

@@ -31,7 +31,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     serializer_class = OrderSerializer
     # Only a well-formed UUID reaches the views: `[0-9a-fA-F-]{36}` let
-    # "000…0" (36 zeros) through to the UUID column, a 500 (found by the API fuzzer).
+    # "000…0" (36 zeros) through to the UUID column, where it was a 500.
     lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self):
@@ -94,7 +94,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def refund(self, request, pk=None):
         # No field is read, but the body is checked like any other (JSON, an object, within
         # DATA_UPLOAD_MAX_MEMORY_SIZE) whether or not an Idempotency-Key made the decorator
-        # parse it: a 2 MB or 600-deep body was refunded without a glance (issue 10).
+        # parse it: a 2 MB or 600-deep body would otherwise refund without a glance.
         serializers.Serializer(data=request.data).is_valid(raise_exception=True)
         order = services.order_refund(order_id=pk, actor=request.user)
         return Response(self.get_serializer(order).data)
@@ -102,7 +102,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         operation_id="orders_merchant_sales",
         parameters=[OrderListQuerySerializer],
-        # A page of orders, like GET /orders (the fuzzer found it documented as one Order).
+        # A page of orders, like GET /orders.
         responses={200: OrderSerializer(many=True)},
         description="Orders for the caller's products (merchants only), newest first.",
     )

@@ -1,7 +1,7 @@
 """Settings for Payment Flow: one module, every value read from the environment.
 
-The variables and their defaults are the table in API.md (Configuration); the
-README repeats it for operators. A `.env` file next to manage.py is loaded when
+The variables and their defaults are the table in docs/operations.md
+(Configuration). A `.env` file next to manage.py is loaded when
 present, so `make run` works without exporting anything.
 """
 
@@ -103,7 +103,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # true behind pgbouncer in transaction mode (README, Scaling): no named cursors
+    # true behind pgbouncer in transaction mode (docs/scaling.md): no named cursors
     # that could outlive the transaction pgbouncer lent the server connection for.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
         "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
@@ -224,7 +224,7 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     # Money leaves as "100.50": a string with exactly two places, never a float.
     "COERCE_DECIMAL_TO_STRING": True,
-    # API.md's time format: ISO 8601 UTC to the second, "2026-01-01T00:00:00Z".
+    # The API's time format: ISO 8601 UTC to the second, "2026-01-01T00:00:00Z".
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
     "UNAUTHENTICATED_USER": None,
 }
@@ -263,7 +263,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # One JSON object per line (LOG_FORMAT=plain: one readable line), each tagged with its
-# request id and scrubbed of tokens and keys (core/logging.py, SECURITY.md).
+# request id and scrubbed of tokens and keys (core/logging.py, docs/security.md).
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,

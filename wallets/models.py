@@ -71,7 +71,7 @@ class EntryType(models.TextChoices):
     FEE_REVERSAL = "FEE_REVERSAL", "Platform fee reversal"
 
 
-# The transaction types of API.md, the only ones a user wallet's history shows.
+# The transaction types of the API, the only ones a user wallet's history shows.
 API_ENTRY_TYPES = (
     EntryType.DEPOSIT,
     EntryType.WITHDRAWAL,

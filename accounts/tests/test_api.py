@@ -1,4 +1,4 @@
-"""Register, login, refresh, logout and me: the shapes and error rows of API.md (Auth)."""
+"""Register, login, refresh, logout and me: the shapes and error rows of docs/api.md (Authentication)."""
 
 import pytest
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken

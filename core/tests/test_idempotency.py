@@ -1,4 +1,4 @@
-"""Idempotency-Key (API.md, Idempotency) through the wallet endpoints and a test-only viewset."""
+"""Idempotency-Key (docs/api.md, Idempotency) through the wallet endpoints and a test-only viewset."""
 
 import hashlib
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""POST /orders, GET /orders…, POST /orders/{id}/refund against the contract in API.md."""
+"""POST /orders, GET /orders…, POST /orders/{id}/refund against the contract in docs/api.md."""
 
 import threading
 from decimal import Decimal

@@ -3,7 +3,7 @@ force, oversized and deeply nested bodies, SQL meta-characters, and the security
 
 Bad tokens (tampered, `alg: none`, expired, refresh as access and back, blacklisted,
 unknown or deactivated user) are proven in accounts/tests/test_tokens.py and
-accounts/tests/test_api.py; the README's security table points there.
+accounts/tests/test_api.py; docs/security.md points there.
 """
 
 import json
@@ -62,7 +62,7 @@ def world(auth_client):
 
 # --- BOLA: another user's objects ----------------------------------------------------------------
 
-# (who asks, method, path template, status, code): API.md says 404 for another user's private
+# (who asks, method, path template, status, code): the API answers 404 for another user's private
 # object (orders, whose ids must not leak) and 403 for a product one does not own.
 BOLA = {
     "order read by a stranger": ("stranger", "get", "/orders/{order}", 404, "not_found"),

@@ -69,7 +69,7 @@ def client_for(user=None) -> JsonClient:
 
 
 def assert_reconcile_clean() -> None:
-    """Run the operators' reconciliation (issue 8); it raises CommandError on any discrepancy."""
+    """Run the operators' reconciliation; it raises CommandError on any discrepancy."""
     out = StringIO()
     call_command("reconcile", "--json", stdout=out, stderr=StringIO())
     document = json.loads(out.getvalue())

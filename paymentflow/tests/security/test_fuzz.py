@@ -12,7 +12,7 @@ present, authentication is enforced where declared, and schema-violating
 input is rejected with a 4xx.
 
 One check is off: `positive_data_acceptance` (a schema-valid request must not
-get a 4xx other than 401/403/404/409). API.md answers some business rules that
+get a 4xx other than 401/403/404/409). The API answers some business rules that
 no schema can express with 400: a deposit above MAXIMUM_DEPOSIT
 (`amount_above_maximum`), a withdrawal below MINIMUM_WITHDRAWAL, a weak or
 common password, buying one's own product.
@@ -38,7 +38,7 @@ from wallets.tests.factories import fund_wallet
 
 SCHEMA_PATH = "/api/v1/schema?format=json"
 EXAMPLES = 20
-# Every operation of API.md; the fuzzer must reach each (a schema that loads empty proves nothing).
+# Every operation of the API; the fuzzer must reach each (a schema that loads empty proves nothing).
 OPERATION_COUNT = 22
 
 # Writes that could take the seeded objects away from later operations run last.
