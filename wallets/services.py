@@ -168,24 +168,31 @@ def _positive_amount(amount: Decimal) -> Decimal:
     return amount
 
 
+def _move_external(*, user, amount: Decimal, kind: str, description: str) -> LedgerEntry:
+    """Post a deposit (money in, `amount` > 0) or a withdrawal (money out, `amount` < 0) against external funds."""
+    # Both legs of a deposit are DEPOSIT entries (of a withdrawal, WITHDRAWAL ones).
+    entry_type = EntryType(kind)
+    wallets = wallets_lock(user_ids=[user.id])
+    wallet = wallets[user.id]
+    posting = ledger_post(
+        wallets=wallets,
+        kind=kind,
+        description=description,
+        legs=[
+            Leg(wallet=wallet, amount=amount, entry_type=entry_type, description=description),
+            Leg(wallet=system_wallet(kind=WalletKind.EXTERNAL), amount=-amount, entry_type=entry_type),
+        ],
+    )
+    return posting.entry_for(wallet)
+
+
 @transaction.atomic
 def wallet_deposit(*, user, amount: Decimal, description: str = "") -> LedgerEntry:
     """Credit the user's wallet from external funds; return the user's DEPOSIT entry."""
     amount = _positive_amount(amount)
     if amount > settings.MAXIMUM_DEPOSIT:
         raise AmountAboveMaximum(f"Amount {amount} is above the maximum deposit of {settings.MAXIMUM_DEPOSIT}.")
-    wallets = wallets_lock(user_ids=[user.id])
-    wallet = wallets[user.id]
-    posting = ledger_post(
-        wallets=wallets,
-        kind=JournalKind.DEPOSIT,
-        description=description,
-        legs=[
-            Leg(wallet=wallet, amount=amount, entry_type=EntryType.DEPOSIT, description=description),
-            Leg(wallet=system_wallet(kind=WalletKind.EXTERNAL), amount=-amount, entry_type=EntryType.DEPOSIT),
-        ],
-    )
-    return posting.entry_for(wallet)
+    return _move_external(user=user, amount=amount, kind=JournalKind.DEPOSIT, description=description)
 
 
 @transaction.atomic
@@ -194,18 +201,7 @@ def wallet_withdraw(*, user, amount: Decimal, description: str = "") -> LedgerEn
     amount = _positive_amount(amount)
     if amount < settings.MINIMUM_WITHDRAWAL:
         raise AmountBelowMinimum(f"Amount {amount} is below the minimum withdrawal of {settings.MINIMUM_WITHDRAWAL}.")
-    wallets = wallets_lock(user_ids=[user.id])
-    wallet = wallets[user.id]
-    posting = ledger_post(
-        wallets=wallets,
-        kind=JournalKind.WITHDRAWAL,
-        description=description,
-        legs=[
-            Leg(wallet=wallet, amount=-amount, entry_type=EntryType.WITHDRAWAL, description=description),
-            Leg(wallet=system_wallet(kind=WalletKind.EXTERNAL), amount=amount, entry_type=EntryType.WITHDRAWAL),
-        ],
-    )
-    return posting.entry_for(wallet)
+    return _move_external(user=user, amount=-amount, kind=JournalKind.WITHDRAWAL, description=description)
 
 
 @transaction.atomic
