@@ -138,9 +138,8 @@ def ledger_post(
         wallet.updated_at = now
     try:
         journal.save(force_insert=True)
-        # We hold the row locks, so writing values computed under them cannot lose
-        # a concurrent change. One UPDATE (a CASE per column) for all the wallets.
-        Wallet.objects.bulk_update(changed, ["balance", "entry_count", "updated_at"])
+        # We hold the row locks, so writing values computed under them cannot lose a concurrent change.
+        _write_balances(changed)
         LedgerEntry.objects.bulk_create(entries)
     except BaseException:
         # The caller may catch the error inside a savepoint and go on with these objects.
@@ -148,6 +147,43 @@ def ledger_post(
             wallet.balance, wallet.entry_count, wallet.updated_at = balance, entry_count, updated_at
         raise
     return Posting(journal=journal, entries=tuple(entries))
+
+
+def _write_balances(wallets: Sequence[Wallet]) -> None:
+    """Write the balance, entry count and updated_at of these (locked) wallets in one UPDATE.
+
+    Built here rather than by `Wallet.objects.bulk_update`, which sends the same
+    single statement but assembles it from Case/When expressions:
+    `bench/balance_update_bench.py` measured that at +3.0 ms a call, 24% of a
+    whole wallet purchase (the bar for keeping a hand-built statement was 5%).
+    Table and column names come from the model, never from input; a plain CASE
+    without casts, so the embedded SQLite runs the same statement.
+    """
+    if not wallets:
+        return
+    meta = Wallet._meta
+    connection = transaction.get_connection()
+    fields = {name: meta.get_field(name) for name in ("id", "balance", "entry_count", "updated_at")}
+
+    def prep(name: str, value):
+        return fields[name].get_db_prep_save(value, connection)
+
+    ids = [prep("id", wallet.id) for wallet in wallets]
+    cases = " ".join(["WHEN %s THEN %s"] * len(wallets))
+    sql = (
+        f'UPDATE "{meta.db_table}" SET "balance" = CASE "id" {cases} END, '  # noqa: S608
+        f'"entry_count" = CASE "id" {cases} END, "updated_at" = %s '
+        f'WHERE "id" IN ({", ".join(["%s"] * len(wallets))})'
+    )
+    params: list = []
+    for pk, wallet in zip(ids, wallets, strict=True):
+        params += [pk, prep("balance", wallet.balance)]
+    for pk, wallet in zip(ids, wallets, strict=True):
+        params += [pk, prep("entry_count", wallet.entry_count)]
+    # Every wallet of one posting gets the same time.
+    params += [prep("updated_at", wallets[0].updated_at), *ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def system_wallet(*, kind: str) -> Wallet:
