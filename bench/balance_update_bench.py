@@ -139,9 +139,8 @@ def _run(*, rounds: int, per_round: int) -> None:
     print(f"  lock two wallets                     {median['lock']:.3f}")
     print(f"  balance UPDATE via bulk_update       {orm:.3f}")
     print(f"  balance UPDATE, hand-built CASE      {hand:.3f}")
-    print(
-        f"  bulk_update - hand-built             {orm - hand:+.3f} = {(orm - hand) / median['purchase']:+.1%} of a purchase"
-    )
+    share = (orm - hand) / median["purchase"]
+    print(f"  bulk_update - hand-built             {orm - hand:+.3f} = {share:+.1%} of a purchase")
 
 
 if __name__ == "__main__":
