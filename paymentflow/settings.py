@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "wallets",
     "catalog",
     "orders",
+    "reconciliation",
     "backoffice",
 ]
 

@@ -21,11 +21,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from paymentflow.admin_mixins import ReadOnlyAdminMixin
 from core.errors import ApplicationError
 from core.money import quantize
+from paymentflow.admin_mixins import ReadOnlyAdminMixin
+from reconciliation.models import ReconciliationRun
 from wallets import services
-from wallets.models import Journal, LedgerEntry, ReconciliationRun, Wallet
+from wallets.models import Journal, LedgerEntry, Wallet
 
 
 class UUIDSearchMixin:

@@ -32,7 +32,8 @@ from core.money import to_minor_units
 from core.tests.localstripe import confirm_payment_intent, stripe_test_client
 from core.tests.threads import run_together
 from wallets.exceptions import InsufficientFunds
-from wallets.models import Journal, JournalKind, LedgerEntry, ReconciliationRun, Wallet, WalletKind
+from reconciliation.models import ReconciliationRun
+from wallets.models import Journal, JournalKind, LedgerEntry, Wallet, WalletKind
 from wallets.services import wallet_deposit, wallet_withdraw
 from wallets.tests.factories import assert_ledger_consistent, wallet_of
 from wallets.tests.test_reconciliation import ledger_triggers_disabled

@@ -6,10 +6,9 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.test import Client
-from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from wallets.models import EntryType, Journal, JournalKind, LedgerEntry, ReconciliationRun, Wallet, WalletKind
+from wallets.models import EntryType, Journal, JournalKind, LedgerEntry, Wallet, WalletKind
 from wallets.services import wallet_freeze
 from wallets.tests.factories import assert_ledger_consistent, fund_wallet, wallet_of
 
@@ -230,31 +229,3 @@ def test_the_wallet_page_links_to_its_ledger_entries(operator_client, funded_use
         in operator_client.get(f"/admin/wallets/wallet/{wallet.id}/change/").content
     )
     assert [entry.wallet_id for entry in response.context["cl"].result_list] == [wallet.id]
-
-
-# --- reconciliation runs ----------------------------------------------------------------
-
-
-def test_reconciliation_runs_are_listed_read_only(operator_client):
-    now = timezone.now()
-    run = ReconciliationRun.objects.create(
-        started_at=now,
-        finished_at=now,
-        clean=False,
-        discrepancy_count=1,
-        results={"zero_sum_journals": {"ok": False, "count": 1, "examples": ["abc"]}},
-    )
-
-    listing = operator_client.get("/admin/wallets/reconciliationrun/", {"clean__exact": "0"})
-    detail = operator_client.get(f"/admin/wallets/reconciliationrun/{run.pk}/change/")
-
-    assert list(listing.context["cl"].result_list) == [run]
-    assert b"zero_sum_journals" in detail.content
-    assert operator_client.get("/admin/wallets/reconciliationrun/add/").status_code == 403
-    assert (
-        operator_client.post(f"/admin/wallets/reconciliationrun/{run.pk}/change/", {"clean": "on"}).status_code == 403
-    )
-    assert (
-        operator_client.post(f"/admin/wallets/reconciliationrun/{run.pk}/delete/", {"post": "yes"}).status_code == 403
-    )
-    assert ReconciliationRun.objects.get().clean is False

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from orders.reconciliation import GATEWAY_CHECK, ORDER_CHECKS
 from core import gateway
-from wallets.models import ReconciliationRun
+from reconciliation.models import ReconciliationRun
 from wallets.reconciliation import LEDGER_CHECKS, Check, CheckResult, read_only_snapshot
 
 # Bumped when a key of the --json document changes meaning or goes away.
