@@ -38,7 +38,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 PYTHON = sys.executable
 
-# Targets of issue 9 (the figures it asks `make bench` to show).
+# The figures `make bench` must reach.
 HOT_RATIO_TARGET = 0.50
 SPREAD_RATIO_TARGET = 0.40
 READ_RATIO_TARGET = 0.70

@@ -1,5 +1,5 @@
-"""`manage.py reconcile` (and `generate_ledger`): planted discrepancies are caught and named,
-clean books exit 0, the JSON document keeps its schema, every run is recorded."""
+"""`manage.py reconcile`: planted discrepancies are caught and named, clean books exit 0,
+the JSON document keeps its schema, every run is recorded."""
 
 import json
 import os
@@ -38,11 +38,18 @@ from reconciliation.tests.helpers import (
     unpaid_order,
 )
 from wallets.exceptions import InsufficientFunds
-from wallets.models import Journal, JournalKind, LedgerEntry, Wallet, WalletKind
+from wallets.models import Journal, JournalKind, LedgerEntry, Wallet
 from wallets.services import wallet_deposit, wallet_withdraw
 from wallets.tests.factories import assert_ledger_consistent, wallet_of
 
 D = Decimal
+
+
+def released_behind_the_ledger(order: Order, *, status: str) -> Order:
+    """Give a completed order a status that holds no units, and its units back, but leave its journals."""
+    Order.objects.filter(id=order.id).update(status=status)
+    Product.objects.filter(id=order.product_id).update(available_units=F("available_units") + order.quantity)
+    return order
 
 
 @pytest.mark.django_db
@@ -183,18 +190,14 @@ class TestPlantedDiscrepancies:
         assert failing(document) == {"order_journals": [str(order.id)]}
 
     def test_refunded_status_without_a_refund_journal(self, shop):
-        order = shop["completed"]
-        Order.objects.filter(id=order.id).update(status=OrderStatus.REFUNDED)
-        Product.objects.filter(id=order.product_id).update(available_units=F("available_units") + order.quantity)
+        order = released_behind_the_ledger(shop["completed"], status=OrderStatus.REFUNDED)
 
         _, document = reconcile_json()
 
         assert failing(document) == {"order_journals": [str(order.id)]}
 
     def test_failed_expired_and_pending_orders_must_have_no_journal(self, shop):
-        order = shop["completed"]
-        Order.objects.filter(id=order.id).update(status=OrderStatus.FAILED)
-        Product.objects.filter(id=order.product_id).update(available_units=F("available_units") + order.quantity)
+        order = released_behind_the_ledger(shop["completed"], status=OrderStatus.FAILED)
 
         _, document = reconcile_json()
 
@@ -424,32 +427,3 @@ def test_exit_codes_of_the_real_process():
     assert "FAIL wallet_balances" in dirty.stdout
     assert "CommandError: 1 discrepancies" in dirty.stderr
     assert ReconciliationRun.objects.count() == 2
-
-
-@pytest.mark.django_db
-class TestGenerateLedger:
-    def test_a_generated_ledger_is_consistent_and_reconciles_clean(self):
-        out = StringIO()
-        call_command("generate_ledger", "--entries", "701", "--wallets", "30", stdout=out)
-
-        assert LedgerEntry.objects.count() == 701
-        assert Wallet.objects.filter(kind=WalletKind.USER).count() == 30
-        assert Order.objects.filter(status=OrderStatus.REFUNDED).exists()
-        assert "701 entries" in out.getvalue()
-        assert_ledger_consistent()
-        code, document = reconcile_json()
-        assert code == 0, failing(document)
-
-    def test_refuses_a_database_with_a_ledger(self, user):
-        wallet_deposit(user=user, amount=D("1.00"))
-
-        with pytest.raises(CommandError, match="already has a ledger"):
-            call_command("generate_ledger", "--entries", "100", "--wallets", "10")
-
-    def test_dry_run_writes_nothing(self):
-        out = StringIO()
-        call_command("generate_ledger", "--entries", "1000000", "--wallets", "10000", "--dry-run", stdout=out)
-
-        assert "10000 wallets (100 merchants)" in out.getvalue()
-        assert "1000000 entries" in out.getvalue()
-        assert not LedgerEntry.objects.exists()
