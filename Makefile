@@ -58,6 +58,7 @@ format: venv
 
 # Performance benchmarks against baselines measured in the same run (bench/RESULTS.md).
 # Needs PostgreSQL and Redis as for the tests; installs wrk/pgbench if missing. Not part of CI.
+# bench/run.py runs the app with BENCH=true, which installs the bench app (bench/app/).
 bench: venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

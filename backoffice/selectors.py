@@ -9,7 +9,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orders.models import Order, OrderStatus, PaymentMethod, WebhookEvent, WebhookOutcome
-from wallets.models import ReconciliationRun, Wallet, WalletKind
+from reconciliation.models import ReconciliationRun
+from reconciliation.selectors import reconciliation_run_latest
+from wallets.models import Wallet, WalletKind
 
 ZERO = Decimal("0.00")
 
@@ -53,7 +55,7 @@ def operator_dashboard() -> OperatorDashboard:
         ).count(),
         failed_webhook_events=WebhookEvent.objects.filter(outcome=WebhookOutcome.FAILED).count(),
         frozen_wallets=Wallet.objects.filter(kind=WalletKind.USER, is_frozen=True).count(),
-        last_reconciliation=ReconciliationRun.objects.order_by("-started_at", "-id").first(),
+        last_reconciliation=reconciliation_run_latest(),
     )
 
 

@@ -43,7 +43,6 @@ from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from wallets.models import SYSTEM_WALLET_IDS, WalletKind  # noqa: E402
-from wallets.services import system_wallet  # noqa: E402
 
 HOT_STOCK = 1_000_000_000
 SPREAD_STOCK = 1_000_000
@@ -276,8 +275,6 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
 
     started = monotonic()
-    for kind in SYSTEM_WALLET_IDS:
-        system_wallet(kind=kind)
     with transaction.atomic(), connection.cursor() as cursor:
         # Bulk load into tables nobody else uses yet: skip the per-row FK triggers (every
         # reference is built from rows inserted here) and the entries' immutability trigger

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "wallets",
     "catalog",
     "orders",
+    "reconciliation",
     "backoffice",
 ]
 
@@ -68,11 +69,13 @@ MIDDLEWARE = [
     "djangorestframework_camel_case.middleware.CamelCaseMiddleWare",
 ]
 
-# `make bench` only: mounts GET /api/v1/bench/ok (the framework's floor) and adds a
-# Server-Timing header to every response (paymentflow/bench.py). Never in production.
+# `make bench` only: installs the benchmarks' app (bench/app/), which mounts
+# GET /api/v1/bench/ok (the framework's floor), adds a Server-Timing header to
+# every response and provides `manage.py generate_ledger`. Never in production.
 BENCH = env.bool("BENCH", default=False)
 if BENCH:
-    MIDDLEWARE.insert(0, "paymentflow.bench.ServerTimingMiddleware")
+    INSTALLED_APPS.append("bench.app")
+    MIDDLEWARE.insert(0, "bench.app.middleware.ServerTimingMiddleware")
 
 ROOT_URLCONF = "paymentflow.urls"
 WSGI_APPLICATION = "paymentflow.wsgi.application"

@@ -22,9 +22,7 @@ api_patterns = [
 ]
 
 if settings.BENCH:
-    from paymentflow import bench
-
-    api_patterns.append(path("bench/ok", bench.ok, name="bench-ok"))
+    api_patterns.append(path("bench/", include("bench.app.urls")))
 
 urlpatterns = [
     path("admin/", operator_site.urls),

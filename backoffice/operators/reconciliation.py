@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from backoffice.shared import ReadOnlyAdminMixin
 from backoffice.sites import operator_site
-from wallets.models import ReconciliationRun
+from reconciliation.models import ReconciliationRun
 
 
 @admin.register(ReconciliationRun, site=operator_site)

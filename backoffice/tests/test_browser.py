@@ -18,7 +18,8 @@ from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from orders.models import Order, OrderStatus, PaymentMethod
 from orders.services import order_purchase
-from wallets.models import EntryType, Journal, JournalKind, ReconciliationRun
+from reconciliation.models import ReconciliationRun
+from wallets.models import EntryType, Journal, JournalKind
 from wallets.tests.factories import fund_wallet, wallet_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

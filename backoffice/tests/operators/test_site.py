@@ -13,7 +13,8 @@ from backoffice.sites import OperatorAdminSite, operator_site
 from backoffice.tests.factories import operator, sale
 from catalog.tests.factories import ProductFactory
 from orders.models import Order, OrderStatus, PaymentMethod, WebhookEvent, WebhookOutcome
-from wallets.models import Journal, LedgerEntry, ReconciliationRun, Wallet
+from reconciliation.models import ReconciliationRun
+from wallets.models import Journal, LedgerEntry, Wallet
 from wallets.services import wallet_freeze
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +87,7 @@ def test_the_index_lists_every_operator_page(operator_client):
         "wallets.Wallet",
         "wallets.Journal",
         "wallets.LedgerEntry",
-        "wallets.ReconciliationRun",
+        "reconciliation.ReconciliationRun",
         "catalog.Product",
         "orders.Order",
         "orders.WebhookEvent",
@@ -137,7 +138,7 @@ def test_the_dashboard_counts_what_needs_attention(operator_client):
         "/admin/wallets/wallet/",
         "/admin/wallets/journal/",
         "/admin/wallets/ledgerentry/",
-        "/admin/wallets/reconciliationrun/",
+        "/admin/reconciliation/reconciliationrun/",
         "/admin/orders/order/",
         "/admin/orders/webhookevent/",
         "/admin/catalog/product/",

@@ -1,7 +1,5 @@
-"""The ledger checks of `wallets.reconciliation`: each catches a planted discrepancy and names it."""
+"""The ledger checks: each catches a planted discrepancy and names it."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,47 +9,23 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from wallets.models import SYSTEM_WALLET_IDS, EntryType, Journal, JournalKind, LedgerEntry, Wallet, WalletKind
-from wallets.reconciliation import (
-    EXAMPLE_LIMIT,
-    LEDGER_CHECKS,
+from reconciliation.checks import LEDGER_CHECKS
+from reconciliation.checks.base import EXAMPLE_LIMIT, read_only_snapshot
+from reconciliation.checks.ledger import (
     check_balance_chains,
     check_journal_sums,
     check_ledger_sum,
     check_negative_balances,
     check_wallet_balances,
-    read_only_snapshot,
 )
+from reconciliation.tests.helpers import ledger_triggers_disabled
+from wallets.models import SYSTEM_WALLET_IDS, EntryType, Journal, JournalKind, LedgerEntry, Wallet, WalletKind
 from wallets.services import Leg, system_wallet, wallet_deposit, wallet_withdraw
 from wallets.tests.factories import post_legs, wallet_of
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-# Migration 0003's triggers, which reject UPDATE and DELETE on the ledger.
-LEDGER_TRIGGERS = {
-    "wallets_ledgerentry": "wallets_ledgerentry_immutable",
-    "wallets_journal": "wallets_journal_immutable",
-}
-
-
-def _set_triggers(action: str) -> None:
-    with connection.cursor() as cursor:
-        # ALTER TABLE refuses while deferred foreign-key checks of this transaction are pending.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for table, trigger in LEDGER_TRIGGERS.items():
-            cursor.execute(f"ALTER TABLE {table} {action} TRIGGER {trigger}")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-
-
-@contextmanager
-def ledger_triggers_disabled() -> Iterator[None]:
-    """Let the test tamper with journals and entries as only a DBA could; the triggers come back after."""
-    _set_triggers("DISABLE")
-    try:
-        yield
-    finally:
-        _set_triggers("ENABLE")
 
 
 def transfer(payer, payee, amount: str) -> Journal:
@@ -67,6 +41,20 @@ def transfer(payer, payee, amount: str) -> Journal:
 
 def entries_of(user) -> list[LedgerEntry]:
     return list(LedgerEntry.objects.filter(wallet=wallet_of(user)).order_by("sequence"))
+
+
+def entry_below_zero(user) -> LedgerEntry:
+    """Append to the user's wallet an entry that takes it to -1.00 (the services would refuse it)."""
+    wallet = wallet_of(user)
+    return LedgerEntry.objects.create(
+        journal=Journal.objects.create(kind=JournalKind.ADJUSTMENT),
+        wallet=wallet,
+        type=EntryType.ADJUSTMENT,
+        amount=-(wallet.balance + 1),
+        balance_before=wallet.balance,
+        balance_after=D("-1.00"),
+        sequence=wallet.entry_count + 1,
+    )
 
 
 @pytest.fixture
@@ -184,17 +172,7 @@ class TestLedgerAndJournalSums:
 class TestNegativeBalances:
     def test_an_entry_below_zero_is_named(self, alice_and_bob):
         alice, _ = alice_and_bob
-        wallet = wallet_of(alice)
-        journal = Journal.objects.create(kind=JournalKind.ADJUSTMENT)
-        below = LedgerEntry.objects.create(
-            journal=journal,
-            wallet=wallet,
-            type=EntryType.ADJUSTMENT,
-            amount=-(wallet.balance + 1),
-            balance_before=wallet.balance,
-            balance_after=D("-1.00"),
-            sequence=wallet.entry_count + 1,
-        )
+        below = entry_below_zero(alice)
 
         result = check_negative_balances()
 
@@ -292,16 +270,7 @@ class TestSince:
 
     def test_negative_entries_before_the_window_are_not_judged(self, alice_and_bob):
         alice, _ = alice_and_bob
-        wallet = wallet_of(alice)
-        LedgerEntry.objects.create(
-            journal=Journal.objects.create(kind=JournalKind.ADJUSTMENT),
-            wallet=wallet,
-            type=EntryType.ADJUSTMENT,
-            amount=-(wallet.balance + 1),
-            balance_before=wallet.balance,
-            balance_after=D("-1.00"),
-            sequence=wallet.entry_count + 1,
-        )
+        entry_below_zero(alice)
 
         assert check_negative_balances(since=timezone.now() + timedelta(seconds=1)).ok
         assert check_negative_balances(since=timezone.now() - timedelta(hours=1)).count == 1

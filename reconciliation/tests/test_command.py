@@ -1,5 +1,5 @@
-"""`manage.py reconcile` (and `generate_ledger`): planted discrepancies are caught and named,
-clean books exit 0, the JSON document keeps its schema, every run is recorded."""
+"""`manage.py reconcile`: planted discrepancies are caught and named, clean books exit 0,
+the JSON document keeps its schema, every run is recorded."""
 
 import json
 import os
@@ -23,89 +23,32 @@ from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.exceptions import OutOfStock
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
-from core import gateway
-from core.money import to_minor_units
-from core.tests.localstripe import confirm_payment_intent, stripe_test_client
 from core.tests.threads import run_together
 from orders.exceptions import InvalidOrderState
-from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
+from orders.models import Order, OrderStatus, PaymentMethod
 from orders.services import order_purchase, order_refund
-from orders.services.card import order_complete_card_payment, order_fail
+from reconciliation.models import ReconciliationRun
+from reconciliation.tests.helpers import (
+    CHECK_NAMES,
+    check_of,
+    failing,
+    ledger_triggers_disabled,
+    reconcile,
+    reconcile_json,
+    unpaid_order,
+)
 from wallets.exceptions import InsufficientFunds
-from wallets.models import Journal, JournalKind, LedgerEntry, ReconciliationRun, Wallet, WalletKind
+from wallets.models import Journal, JournalKind, LedgerEntry, Wallet
 from wallets.services import wallet_deposit, wallet_withdraw
 from wallets.tests.factories import assert_ledger_consistent, wallet_of
-from wallets.tests.test_reconciliation import ledger_triggers_disabled
 
 D = Decimal
-CHECK_NAMES = [
-    "wallet_balances",
-    "ledger_sum",
-    "journal_sums",
-    "negative_balances",
-    "balance_chains",
-    "order_journals",
-    "product_stock",
-    "stale_pending_orders",
-]
 
 
-def reconcile(*args: str, stderr=None) -> tuple[int, str, str]:
-    """Run the command in-process; return (exit code, stdout, stderr) as a shell would see them."""
-    out, err = StringIO(), stderr if stderr is not None else StringIO()
-    try:
-        call_command("reconcile", *args, stdout=out, stderr=err)
-    except CommandError as exc:
-        return exc.returncode, out.getvalue(), err.getvalue() + str(exc)
-    return 0, out.getvalue(), err.getvalue()
-
-
-def reconcile_json(*args: str) -> tuple[int, dict]:
-    code, out, _ = reconcile("--json", *args)
-    return code, json.loads(out)
-
-
-def check_of(document: dict, name: str) -> dict:
-    return next(check for check in document["checks"] if check["name"] == name)
-
-
-def failing(document: dict) -> dict[str, list[str]]:
-    """Return {check name: examples} of the checks that found something."""
-    return {check["name"]: check["examples"] for check in document["checks"] if not check["ok"]}
-
-
-@pytest.fixture
-def shop(settings):
-    """A merchant with a product, a buyer, a completed and a refunded wallet order (with a 2.5 % fee)."""
-    settings.PLATFORM_FEE_PERCENT = D("2.5")
-    merchant, buyer = MerchantFactory(), UserFactory()
-    wallet_deposit(user=buyer, amount=D("500.00"))
-    product = ProductFactory(merchant=merchant, price=D("19.99"), available_units=20)
-    completed = order_purchase(buyer=buyer, product_id=product.id, quantity=2, method=PaymentMethod.WALLET)
-    refunded = order_purchase(buyer=buyer, product_id=product.id, quantity=1, method=PaymentMethod.WALLET)
-    order_refund(order_id=refunded.id, actor=merchant)
-    return {"merchant": merchant, "buyer": buyer, "product": product, "completed": completed, "refunded": refunded}
-
-
-def unpaid_order(shop, *, status: str, method: str = PaymentMethod.GATEWAY, **fields) -> Order:
-    """Write an order row directly (no service, no journal), taking its units if it holds any."""
-    product = shop["product"]
-    order = Order.objects.create(
-        buyer=shop["buyer"],
-        merchant=shop["merchant"],
-        product=product,
-        product_name=product.name,
-        unit_price=product.price,
-        quantity=1,
-        total_amount=product.price,
-        fee_amount=D("0.50"),
-        currency="USD",
-        status=status,
-        payment_method=method,
-        **fields,
-    )
-    if status in (OrderStatus.PENDING, OrderStatus.COMPLETED):
-        Product.objects.filter(id=product.id).update(available_units=F("available_units") - 1)
+def released_behind_the_ledger(order: Order, *, status: str) -> Order:
+    """Give a completed order a status that holds no units, and its units back, but leave its journals."""
+    Order.objects.filter(id=order.id).update(status=status)
+    Product.objects.filter(id=order.product_id).update(available_units=F("available_units") + order.quantity)
     return order
 
 
@@ -247,18 +190,14 @@ class TestPlantedDiscrepancies:
         assert failing(document) == {"order_journals": [str(order.id)]}
 
     def test_refunded_status_without_a_refund_journal(self, shop):
-        order = shop["completed"]
-        Order.objects.filter(id=order.id).update(status=OrderStatus.REFUNDED)
-        Product.objects.filter(id=order.product_id).update(available_units=F("available_units") + order.quantity)
+        order = released_behind_the_ledger(shop["completed"], status=OrderStatus.REFUNDED)
 
         _, document = reconcile_json()
 
         assert failing(document) == {"order_journals": [str(order.id)]}
 
     def test_failed_expired_and_pending_orders_must_have_no_journal(self, shop):
-        order = shop["completed"]
-        Order.objects.filter(id=order.id).update(status=OrderStatus.FAILED)
-        Product.objects.filter(id=order.product_id).update(available_units=F("available_units") + order.quantity)
+        order = released_behind_the_ledger(shop["completed"], status=OrderStatus.FAILED)
 
         _, document = reconcile_json()
 
@@ -488,139 +427,3 @@ def test_exit_codes_of_the_real_process():
     assert "FAIL wallet_balances" in dirty.stdout
     assert "CommandError: 1 discrepancies" in dirty.stderr
     assert ReconciliationRun.objects.count() == 2
-
-
-@pytest.mark.django_db
-class TestGenerateLedger:
-    def test_a_generated_ledger_is_consistent_and_reconciles_clean(self):
-        out = StringIO()
-        call_command("generate_ledger", "--entries", "701", "--wallets", "30", stdout=out)
-
-        assert LedgerEntry.objects.count() == 701
-        assert Wallet.objects.filter(kind=WalletKind.USER).count() == 30
-        assert Order.objects.filter(status=OrderStatus.REFUNDED).exists()
-        assert "701 entries" in out.getvalue()
-        assert_ledger_consistent()
-        code, document = reconcile_json()
-        assert code == 0, failing(document)
-
-    def test_refuses_a_database_with_a_ledger(self, user):
-        wallet_deposit(user=user, amount=D("1.00"))
-
-        with pytest.raises(CommandError, match="already has a ledger"):
-            call_command("generate_ledger", "--entries", "100", "--wallets", "10")
-
-    def test_dry_run_writes_nothing(self):
-        out = StringIO()
-        call_command("generate_ledger", "--entries", "1000000", "--wallets", "10000", "--dry-run", stdout=out)
-
-        assert "10000 wallets (100 merchants)" in out.getvalue()
-        assert "1000000 entries" in out.getvalue()
-        assert not LedgerEntry.objects.exists()
-
-
-@pytest.mark.django_db
-class TestGatewayPayments:
-    @pytest.fixture
-    def card_orders(self, stripe_settings, shop):
-        """A completed and a refunded card order, paid in localstripe."""
-        product = shop["product"]
-
-        def paid() -> Order:
-            order = order_purchase(buyer=shop["buyer"], product_id=product.id, quantity=1, method=PaymentMethod.GATEWAY)
-            assert confirm_payment_intent(payment_intent_id=order.payment_intent_id) == "succeeded"
-            order_complete_card_payment(
-                order_id=order.id, amount_minor=to_minor_units(order.total_amount), currency=order.currency
-            )
-            order.refresh_from_db()
-            return order
-
-        completed, refunded = paid(), paid()
-        order_refund(order_id=refunded.id, actor=shop["merchant"])
-        return completed, refunded
-
-    def test_orders_backed_by_stripe_reconcile_clean(self, card_orders, monkeypatch):
-        # One order per page: the paging goes past the first page.
-        monkeypatch.setattr("orders.reconciliation.GATEWAY_PAGE_SIZE", 1)
-
-        code, document = reconcile_json("--gateway")
-
-        assert code == 0, failing(document)
-        assert document["gateway_checked"] is True
-        assert check_of(document, "gateway_payments") == {
-            **check_of(document, "gateway_payments"),
-            "ok": True,
-            "count": 0,
-            "entity": "order",
-        }
-        assert ReconciliationRun.objects.get().gateway_checked is True
-
-    def test_a_payment_intent_of_another_amount(self, card_orders):
-        completed, _ = card_orders
-        other = stripe_test_client().v1.payment_intents.create(
-            {"amount": to_minor_units(completed.total_amount) + 1, "currency": "usd", "payment_method_types": ["card"]}
-        )
-        confirm_payment_intent(payment_intent_id=other.id)
-        Order.objects.filter(id=completed.id).update(payment_intent_id=other.id)
-
-        code, document = reconcile_json("--gateway")
-
-        assert code == 1
-        assert failing(document) == {"gateway_payments": [str(completed.id)]}
-        assert check_of(document, "gateway_payments")["detail"] == "amount or currency differs: 1"
-
-    def test_a_refunded_order_whose_payment_was_not_refunded(self, card_orders):
-        completed, _ = card_orders
-        Order.objects.filter(id=completed.id).update(status=OrderStatus.REFUNDED)
-
-        _, document = reconcile_json("--gateway")
-
-        assert failing(document)["gateway_payments"] == [str(completed.id)]
-        assert check_of(document, "gateway_payments")["detail"] == "refund missing or partial: 1"
-
-    def test_a_payment_intent_that_never_succeeded_or_does_not_exist(self, card_orders, shop):
-        completed, refunded = card_orders
-        unpaid = order_purchase(
-            buyer=shop["buyer"], product_id=shop["product"].id, quantity=1, method=PaymentMethod.GATEWAY
-        )
-        Order.objects.filter(id=unpaid.id).update(payment_intent_id=None)
-        Order.objects.filter(id=completed.id).update(payment_intent_id=unpaid.payment_intent_id)
-        Order.objects.filter(id=refunded.id).update(payment_intent_id="pi_missing0000000000000000")
-
-        _, document = reconcile_json("--gateway")
-
-        gateway = check_of(document, "gateway_payments")
-        assert sorted(gateway["examples"]) == sorted([str(completed.id), str(refunded.id)])
-        assert gateway["detail"] == "PaymentIntent not found: 1; PaymentIntent requires_payment_method: 1"
-
-    def test_a_completed_order_refunded_in_stripe_only(self, card_orders):
-        completed, _ = card_orders
-        gateway.refund_create(payment_intent_id=completed.payment_intent_id, idempotency_key="outside-the-app")
-
-        _, document = reconcile_json("--gateway")
-
-        assert failing(document) == {"gateway_payments": [str(completed.id)]}
-        assert check_of(document, "gateway_payments")["detail"] == "refunded in Stripe but COMPLETED here: 1"
-
-    def test_a_failed_order_whose_payment_succeeded_and_was_kept(self, card_orders, shop):
-        late = order_purchase(
-            buyer=shop["buyer"], product_id=shop["product"].id, quantity=1, method=PaymentMethod.GATEWAY
-        )
-        order_fail(order_id=late.id, reason="declined", source=StatusChangeSource.WEBHOOK)
-        confirm_payment_intent(payment_intent_id=late.payment_intent_id)
-
-        _, document = reconcile_json("--gateway")
-
-        assert failing(document) == {"gateway_payments": [str(late.id)]}
-        assert check_of(document, "gateway_payments")["detail"] == "paid in Stripe but failed here, not refunded: 1"
-        gateway.refund_create(payment_intent_id=late.payment_intent_id, idempotency_key="late-refund")
-        assert reconcile_json("--gateway")[0] == 0
-
-    def test_stripe_unreachable_is_exit_2(self, card_orders, settings):
-        settings.STRIPE_API_BASE = "http://127.0.0.1:1"
-
-        code, _, err = reconcile("--gateway", "-v", "0")
-
-        assert code == 2
-        assert "could not complete" in err
-        assert not ReconciliationRun.objects.exists()

@@ -1,4 +1,4 @@
-"""Build a large, consistent ledger fast, for the reconciliation benchmark (PostgreSQL only).
+"""Build a large, consistent ledger fast, for the reconciliation benchmark (PostgreSQL only, BENCH only).
 
 Everything is set-based: a handful of INSERT … SELECT over generate_series, in
 one transaction, so a million entries take seconds rather than the hours the
@@ -15,7 +15,9 @@ services would need. The result is what the services would have written:
 - product stock matching the completed orders.
 
 Orders have no status history rows; accounts get unusable passwords and
-`@generated.invalid` emails. `reconcile` on the result reports it clean.
+`@generated.invalid` emails. `reconcile` on the result reports it clean: the
+journal kinds and entry types are bound under the names its checks use
+(LEDGER_PARAMS).
 """
 
 # ruff: noqa: S608 - the SQL is assembled from constant fragments; every value is a bound parameter.
@@ -33,8 +35,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from orders.models import OrderStatus, PaymentMethod
-from wallets.models import SYSTEM_WALLET_IDS, EntryType, JournalKind, LedgerEntry, WalletKind
-from wallets.services import system_wallet
+from reconciliation.checks.base import LEDGER_PARAMS
+from wallets.models import SYSTEM_WALLET_IDS, LedgerEntry, WalletKind
 
 ORDERS_PER_BLOCK = 10
 # Ten purchases and one refund, three legs each.
@@ -83,7 +85,8 @@ class Plan:
 class Command(BaseCommand):
     help = (
         "Generate a large consistent ledger (accounts, wallets, products, orders, journals, entries) with "
-        "set-based SQL, for benchmarks on a scratch PostgreSQL database. Never run it on real data."
+        "set-based SQL, for benchmarks on a scratch PostgreSQL database (installed with BENCH=true only). "
+        "Never run it on real data."
     )
 
     def add_arguments(self, parser):
@@ -115,17 +118,14 @@ class Command(BaseCommand):
 
         clock = monotonic()
         salt = secrets.token_hex(4)
-        with transaction.atomic():
-            for kind in (WalletKind.EXTERNAL, WalletKind.PLATFORM_REVENUE):
-                system_wallet(kind=kind)
-            with connection.cursor() as cursor:
-                # Sorts for the window functions stay in memory on the server.
-                cursor.execute("SET LOCAL work_mem = '256MB'")
-                for step, sql in _STEPS:
-                    started = monotonic()
-                    cursor.execute(sql, _params(plan, salt=salt, days=days))
-                    if options["verbosity"] > 1:
-                        self.stdout.write(f"  {step}: {monotonic() - started:.1f} s")
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Sorts for the window functions stay in memory on the server.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            for step, sql in _STEPS:
+                started = monotonic()
+                cursor.execute(sql, _params(plan, salt=salt, days=days))
+                if options["verbosity"] > 1:
+                    self.stdout.write(f"  {step}: {monotonic() - started:.1f} s")
         with connection.cursor() as cursor:
             # Fresh statistics, or the planner would treat the new tables as empty.
             cursor.execute(
@@ -138,6 +138,7 @@ class Command(BaseCommand):
 def _params(plan: Plan, *, salt: str, days: int) -> dict:
     start = timezone.now() - timedelta(days=days)
     return {
+        **LEDGER_PARAMS,
         "salt": salt,
         "wallets": plan.wallets,
         "merchants": plan.merchants,
@@ -154,22 +155,11 @@ def _params(plan: Plan, *, salt: str, days: int) -> dict:
         "currency": settings.CURRENCY,
         "user": Role.USER,
         "merchant": Role.MERCHANT,
-        "user_kind": WalletKind.USER,
         "external": SYSTEM_WALLET_IDS[WalletKind.EXTERNAL],
         "platform": SYSTEM_WALLET_IDS[WalletKind.PLATFORM_REVENUE],
         "completed": OrderStatus.COMPLETED,
         "refunded": OrderStatus.REFUNDED,
         "wallet_method": PaymentMethod.WALLET,
-        "deposit_kind": JournalKind.DEPOSIT,
-        "purchase_kind": JournalKind.PURCHASE,
-        "refund_kind": JournalKind.REFUND,
-        "deposit_type": EntryType.DEPOSIT,
-        "purchase_type": EntryType.PURCHASE,
-        "sale_type": EntryType.SALE,
-        "fee_type": EntryType.FEE,
-        "refund_type": EntryType.REFUND,
-        "sale_reversal_type": EntryType.SALE_REVERSAL,
-        "fee_reversal_type": EntryType.FEE_REVERSAL,
     }
 
 

@@ -1,4 +1,4 @@
-"""Prove the books balance: run every reconciliation check, report, record the run.
+"""`manage.py reconcile`: run the reconciliation (`reconciliation_run`), show its progress, print its report.
 
 Exit codes: 0 clean, 1 discrepancies found, 2 the run could not complete
 (bad arguments, database or gateway error). Nothing is ever corrected here:
@@ -8,7 +8,6 @@ an operator fixes a discrepancy with an ADJUSTMENT (`wallets.services.wallet_adj
 import argparse
 import json
 from datetime import datetime, time
-from time import monotonic
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
@@ -18,9 +17,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from core import gateway
-from orders.reconciliation import GATEWAY_CHECK, ORDER_CHECKS
-from wallets.models import ReconciliationRun
-from wallets.reconciliation import LEDGER_CHECKS, Check, CheckResult, read_only_snapshot
+from reconciliation.checks.base import Check
+from reconciliation.services import CheckReport, Reconciliation, reconciliation_run
 
 # Bumped when a key of the --json document changes meaning or goes away.
 JSON_SCHEMA_VERSION = 1
@@ -58,23 +56,24 @@ class _RawWriter:
 class _Progress:
     """A tqdm bar on a terminal; one plain line per finished check otherwise (cron mail, pipes, CI logs)."""
 
-    def __init__(self, stream: OutputWrapper, *, total: int, quiet: bool):
-        self._stream, self._total, self._quiet = stream, total, quiet
+    def __init__(self, stream: OutputWrapper, *, quiet: bool):
+        self._stream, self._quiet = stream, quiet
         self._bar = None
-        if not quiet and stream.isatty():
-            # A redraw per check: there are only a handful.
-            self._bar = tqdm(total=total, file=_RawWriter(stream), unit="check", leave=False, mininterval=0)
 
-    def started(self, check: Check) -> None:
+    def started(self, check: Check, *, index: int, total: int) -> None:
+        if self._bar is None and not self._quiet and self._stream.isatty():
+            # A redraw per check: there are only a handful.
+            self._bar = tqdm(total=total, file=_RawWriter(self._stream), unit="check", leave=False, mininterval=0)
         if self._bar is not None:
             self._bar.set_description(check.name)
 
-    def finished(self, index: int, result: CheckResult, seconds: float) -> None:
+    def finished(self, report: CheckReport, *, index: int, total: int) -> None:
         if self._bar is not None:
             self._bar.update(1)
         elif not self._quiet:
+            result = report.result
             outcome = "ok" if result.ok else f"{result.count} discrepancies"
-            self._stream.write(f"reconcile [{index}/{self._total}] {result.name}: {outcome} ({seconds:.2f} s)")
+            self._stream.write(f"reconcile [{index}/{total}] {result.name}: {outcome} ({report.seconds:.2f} s)")
 
     def close(self) -> None:
         if self._bar is not None:
@@ -116,18 +115,9 @@ class Command(BaseCommand):
             raise CommandError(
                 "--gateway needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET.", returncode=EXIT_INCOMPLETE
             )
-        database_checks = (*LEDGER_CHECKS, *ORDER_CHECKS)
-        checks = (*database_checks, GATEWAY_CHECK) if with_gateway else database_checks
-        started_at, clock = timezone.now(), monotonic()
-        progress = _Progress(self.stderr, total=len(checks), quiet=verbosity == 0)
-        reports: list[dict[str, Any]] = []
+        progress = _Progress(self.stderr, quiet=verbosity == 0)
         try:
-            with read_only_snapshot():
-                for check in database_checks:
-                    reports.append(self._run(check, since=since, index=len(reports) + 1, progress=progress))
-            if with_gateway:
-                # Outside the snapshot: a long series of Stripe calls should not hold a transaction open.
-                reports.append(self._run(GATEWAY_CHECK, since=since, index=len(reports) + 1, progress=progress))
+            reconciliation = reconciliation_run(since=since, with_gateway=with_gateway, progress=progress)
         except DatabaseError as exc:
             raise CommandError(f"Reconciliation could not complete: {exc}", returncode=EXIT_INCOMPLETE) from exc
         except (gateway.GatewayError, gateway.GatewayUnavailable) as exc:
@@ -137,58 +127,20 @@ class Command(BaseCommand):
             ) from exc
         finally:
             progress.close()
-        finished_at = timezone.now()
 
-        discrepancies = sum(report["count"] for report in reports)
-        run = ReconciliationRun.objects.create(
-            started_at=started_at,
-            finished_at=finished_at,
-            since=since,
-            gateway_checked=with_gateway,
-            clean=discrepancies == 0,
-            discrepancy_count=discrepancies,
-            results={report["name"]: {k: v for k, v in report.items() if k != "name"} for report in reports},
-        )
-        document = {
-            "schema_version": JSON_SCHEMA_VERSION,
-            "run_id": run.id,
-            "clean": run.clean,
-            "discrepancy_count": discrepancies,
-            "started_at": started_at.isoformat(),
-            "finished_at": finished_at.isoformat(),
-            "duration_seconds": round(monotonic() - clock, 3),
-            "since": since.isoformat() if since else None,
-            "gateway_checked": with_gateway,
-            "checks": reports,
-        }
+        run = reconciliation.run
+        document = _document(reconciliation)
         if as_json:
             self.stdout.write(json.dumps(document, indent=2))
         else:
             self._write_report(document)
         if not run.clean:
-            failed = sum(1 for report in reports if not report["ok"])
+            failed = sum(1 for report in reconciliation.reports if not report.result.ok)
             raise CommandError(
-                f"{discrepancies} discrepancies in {failed} of {len(reports)} checks (run {run.id}).",
+                f"{run.discrepancy_count} discrepancies in {failed} of {len(reconciliation.reports)} checks "
+                f"(run {run.id}).",
                 returncode=EXIT_DISCREPANCIES,
             )
-
-    def _run(self, check: Check, *, since: datetime | None, index: int, progress: _Progress) -> dict[str, Any]:
-        progress.started(check)
-        clock = monotonic()
-        result = check.run(since=since)
-        seconds = monotonic() - clock
-        progress.finished(index, result, seconds)
-        return {
-            "name": result.name,
-            "description": check.description,
-            "scope": "since" if since and check.windowed else "all",
-            "entity": result.entity,
-            "ok": result.ok,
-            "count": result.count,
-            "examples": list(result.examples),
-            "detail": result.detail,
-            "seconds": round(seconds, 3),
-        }
 
     def _write_report(self, document: dict[str, Any]) -> None:
         scope = f"since {document['since']}" if document["since"] else "whole ledger"
@@ -216,3 +168,20 @@ class Command(BaseCommand):
                     "correct balances with an ADJUSTMENT (wallets.services.wallet_adjust)."
                 )
             )
+
+
+def _document(reconciliation: Reconciliation) -> dict[str, Any]:
+    """Return the `--json` document of a run (schema in the README); the text report is drawn from it too."""
+    run = reconciliation.run
+    return {
+        "schema_version": JSON_SCHEMA_VERSION,
+        "run_id": run.id,
+        "clean": run.clean,
+        "discrepancy_count": run.discrepancy_count,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat(),
+        "duration_seconds": reconciliation.seconds,
+        "since": run.since.isoformat() if run.since else None,
+        "gateway_checked": run.gateway_checked,
+        "checks": [report.as_dict() for report in reconciliation.reports],
+    }
