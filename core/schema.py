@@ -24,7 +24,7 @@ ERROR_DESCRIPTIONS = {
     429: "Rate limit hit (`throttled`); see `Retry-After`.",
     500: "Unexpected error (`server_error`); no details are disclosed.",
     502: "The payment gateway failed (`gateway_error`).",
-    503: "A dependency is unavailable (`gateway_unavailable`, `service_unavailable`).",
+    503: "A dependency is unavailable (`gateway_unavailable`).",
 }
 
 

@@ -1,4 +1,4 @@
-"""The wallet endpoints (docs/api.md, Wallets), row by row, through real JWTs."""
+"""The wallet endpoints (docs/api.md, Wallets and the ledger), row by row, through real JWTs."""
 
 import json
 import uuid
