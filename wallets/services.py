@@ -154,7 +154,7 @@ def _write_balances(wallets: Sequence[Wallet]) -> None:
 
     Built here rather than by `Wallet.objects.bulk_update`, which sends the same
     single statement but assembles it from Case/When expressions:
-    `bench/balance_update_bench.py` measured that at +3.0 ms a call, 24% of a
+    `bench/balance_update_bench.py` measured that at +2.5 ms a call, 27% of a
     whole wallet purchase (the bar for keeping a hand-built statement was 5%).
     Table and column names come from the model, never from input; a plain CASE
     without casts, so the embedded SQLite runs the same statement.
