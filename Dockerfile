@@ -2,7 +2,7 @@
 # Build: docker build -t paymentflow .   Run the whole stack: docker compose up (docker-compose.yml).
 FROM python:3.11-slim
 
-# gunicorn reads its worker count from WEB_CONCURRENCY; override it at run time.
+# gunicorn.conf.py reads its worker count from WEB_CONCURRENCY; override it at run time.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -31,4 +31,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health', timeout=4)"]
 
-CMD ["gunicorn", "paymentflow.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# gunicorn.conf.py: threaded workers, one access log (the app's), no control socket.
+ENV HOST=0.0.0.0 PORT=8000
+CMD ["gunicorn", "paymentflow.wsgi"]

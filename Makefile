@@ -34,7 +34,7 @@ run: venv .env
 	@echo "  Operators    http://127.0.0.1:$(PORT)/admin/   (create one: $(BIN)/python manage.py createsuperuser)"
 	@echo "  Merchants    http://127.0.0.1:$(PORT)/merchant/   (log in with a MERCHANT account's API credentials)"
 	@echo ""
-	$(BIN)/gunicorn paymentflow.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
+	PORT=$(PORT) $(BIN)/gunicorn paymentflow.wsgi
 
 # The back offices' browser tests drive Debian's Chromium (a test tool cannot
 # download its own browser here), so `make test` installs it once if missing.

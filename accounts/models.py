@@ -1,8 +1,10 @@
 """Users: email login, a role (USER buys, MERCHANT also sells), UUID ids."""
 
+import unicodedata
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -13,8 +15,23 @@ class Role(models.TextChoices):
 
 
 def normalize_email(email: str) -> str:
-    """Return the stored form of an email: trimmed and lower-cased, so lookups are case-insensitive."""
-    return email.strip().lower()
+    """Return the stored form of an email: NFKC-normalised, trimmed and lower-cased.
+
+    NFKC folds compatibility forms (a fullwidth "a" is "a"), so an address and its look-alike
+    are one account; lower case makes lookups case-insensitive.
+    """
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+# Whitespace, control, format (zero-width space, bidi marks), surrogate, private-use
+# and unassigned characters: none is visible, so none may make two addresses differ.
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def validate_email_characters(email: str) -> None:
+    """Refuse an email holding a character a reader cannot see (see `_INVISIBLE_CATEGORIES`)."""
+    if any(character.isspace() or unicodedata.category(character) in _INVISIBLE_CATEGORIES for character in email):
+        raise ValidationError("Enter an email address without spaces, control or invisible characters.")
 
 
 class UserManager(BaseUserManager):
@@ -40,7 +57,7 @@ class UserManager(BaseUserManager):
 
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    email = models.EmailField(unique=True, max_length=254)
+    email = models.EmailField(unique=True, max_length=254, validators=[validate_email_characters])
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
@@ -79,3 +96,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_merchant(self) -> bool:
         return self.role == Role.MERCHANT
+
+    @property
+    def is_operator(self) -> bool:
+        """An operator of the platform: an active staff account that is not a MERCHANT (sellers never are)."""
+        return self.is_active and self.is_staff and not self.is_merchant

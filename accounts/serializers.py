@@ -1,8 +1,27 @@
+import unicodedata
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from accounts.models import Role, User, normalize_email
+from accounts.models import Role, User, normalize_email, validate_email_characters
+
+
+class EmailAddressField(serializers.EmailField):
+    """An email as registration accepts it: NFKC-normalised, then nothing invisible in it.
+
+    Not trimmed: an address with a space anywhere is refused, not repaired.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(trim_whitespace=False, **kwargs)
+        self.validators.append(validate_email_characters)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = unicodedata.normalize("NFKC", data)
+        return super().to_internal_value(data)
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -13,7 +32,7 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class RegisterSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = EmailAddressField()
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
     role = serializers.ChoiceField(choices=[Role.USER, Role.MERCHANT], default=Role.USER)
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")

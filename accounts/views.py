@@ -15,6 +15,7 @@ from accounts.serializers import (
 )
 from core.schema import problem_responses
 from core.throttles import AuthRateThrottle
+from core.views import OptionsWithoutCredentials
 
 
 def _auth_response(user, *, status_code: int) -> Response:
@@ -23,7 +24,7 @@ def _auth_response(user, *, status_code: int) -> Response:
     return Response(body, status=status_code)
 
 
-class AuthViewSet(viewsets.ViewSet):
+class AuthViewSet(OptionsWithoutCredentials, viewsets.ViewSet):
     """Register, log in, rotate and revoke tokens, read the current user."""
 
     permission_classes = [AllowAny]

@@ -19,16 +19,15 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
-from accounts.models import Role
 from backoffice.selectors import merchant_summary, operator_dashboard
 
 
 def is_operator(user) -> bool:
-    return bool(user.is_active and user.is_staff and user.role != Role.MERCHANT)
+    return bool(getattr(user, "is_operator", False))
 
 
 def is_merchant(user) -> bool:
-    return bool(user.is_active and getattr(user, "role", None) == Role.MERCHANT)
+    return bool(user.is_active and getattr(user, "is_merchant", False))
 
 
 class OperatorAuthenticationForm(AdminAuthenticationForm):

@@ -1,8 +1,10 @@
 """Products: what merchants sell. Rows are soft-deleted, never removed, because orders point at them."""
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
@@ -11,6 +13,12 @@ from core.money import MoneyField
 
 NAME_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 5000
+# The bounds of the API (docs/api.md, Products), held by the serializers, the
+# merchants' form and CHECK constraints alike. Every column that sums them (order
+# totals, units supplied) is wide enough for any reachable value.
+MIN_PRICE = Decimal("0.01")
+MAX_PRICE = Decimal("1000000.00")
+MAX_UNITS = 1_000_000_000
 
 # The public list shows only these rows; its indexes are partial on the same condition.
 PUBLIC = models.Q(is_active=True, deleted_at__isnull=True)
@@ -25,12 +33,13 @@ class Product(models.Model):
     )
     name = models.CharField(max_length=NAME_MAX_LENGTH)
     description = models.TextField(blank=True, default="", max_length=DESCRIPTION_MAX_LENGTH)
-    price = MoneyField()
-    available_units = models.PositiveIntegerField()
+    price = MoneyField(validators=[MinValueValidator(MIN_PRICE), MaxValueValidator(MAX_PRICE)])
+    available_units = models.PositiveIntegerField(validators=[MaxValueValidator(MAX_UNITS)])
     # Initial units plus every restock minus every reduction made by the merchant.
     # Orders never touch it, so `units_supplied - available_units` is the number of
     # units held by live orders: the reconciliation check compares the two.
-    units_supplied = models.PositiveIntegerField(
+    # 64 bits: restocks add up across the product's life, past any one stock figure.
+    units_supplied = models.PositiveBigIntegerField(
         help_text="Units the merchant has put on sale in total; minus available units = units held by orders."
     )
     is_active = models.BooleanField(default=True)
@@ -42,7 +51,11 @@ class Product(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(price__gt=0), name="product_price_positive"),
+            models.CheckConstraint(condition=models.Q(price__lte=MAX_PRICE), name="product_price_at_most_max"),
             models.CheckConstraint(condition=models.Q(available_units__gte=0), name="product_available_units_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(available_units__lte=MAX_UNITS), name="product_available_units_at_most_max"
+            ),
             # Units held by orders (supplied - available) can never be negative.
             models.CheckConstraint(
                 condition=models.Q(units_supplied__gte=models.F("available_units")),

@@ -1,13 +1,8 @@
-from decimal import Decimal
-
 from rest_framework import serializers
 
-from catalog.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, Product
+from catalog.models import DESCRIPTION_MAX_LENGTH, MAX_PRICE, MAX_UNITS, NAME_MAX_LENGTH, Product
 from catalog.selectors import DEFAULT_ORDERING, ORDERINGS
 from core.money import MoneyAmountField
-
-# Units live in a 32-bit integer column: a larger value must fail validation, not the INSERT.
-MAX_UNITS = 2_147_483_647
 
 
 class ProductSerializer(serializers.ModelSerializer):
@@ -35,7 +30,7 @@ class ProductInputSerializer(serializers.Serializer):
 
     name = serializers.CharField(min_length=1, max_length=NAME_MAX_LENGTH)
     description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, default="")
-    price = MoneyAmountField()
+    price = MoneyAmountField(max_value=MAX_PRICE)
     available_units = serializers.IntegerField(min_value=0, max_value=MAX_UNITS)
     is_active = serializers.BooleanField(default=True)
 
@@ -56,12 +51,8 @@ class ProductFilterSerializer(serializers.Serializer):
     search = serializers.CharField(
         required=False, allow_blank=True, max_length=NAME_MAX_LENGTH, help_text="Case-insensitive, name or description."
     )
-    min_price = MoneyAmountField(
-        positive=False, min_value=Decimal(0), required=False, help_text="Only products priced at least this."
-    )
-    max_price = MoneyAmountField(
-        positive=False, min_value=Decimal(0), required=False, help_text="Only products priced at most this."
-    )
+    min_price = MoneyAmountField(positive=False, required=False, help_text="Only products priced at least this.")
+    max_price = MoneyAmountField(positive=False, required=False, help_text="Only products priced at most this.")
     merchant_id = serializers.UUIDField(required=False, help_text="Only this merchant's products.")
     in_stock = serializers.BooleanField(
         required=False, help_text="true: at least one unit available; false: sold out. Omit for both."

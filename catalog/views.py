@@ -21,6 +21,7 @@ from catalog.serializers import (
 )
 from core.pagination import PageLimitPagination
 from core.schema import problem_responses
+from core.views import OptionsWithoutCredentials
 
 # `{id}` only matches a UUID, so `/products/merchant/my-products` can never be taken
 # for a product id and `/products/not-a-uuid` is a plain 404.
@@ -46,7 +47,7 @@ def _validated_filters(request) -> dict:
     return filter_serializer.validated_data
 
 
-class ProductViewSet(viewsets.GenericViewSet):
+class ProductViewSet(OptionsWithoutCredentials, viewsets.GenericViewSet):
     """Merchants' products: public catalogue (cached), owner-only changes, the merchant's own list."""
 
     serializer_class = ProductSerializer

@@ -1,4 +1,4 @@
-"""The Stripe gateway: PaymentIntents, refunds and webhook verification.
+"""The Stripe gateway: PaymentIntents and refunds (webhook verification is `core.stripe_events`).
 
 A thin layer over the official `stripe` library so that the rest of the code
 never touches the library's object model or its exceptions: calls return small
@@ -11,9 +11,8 @@ Secrets stay out of logs and error messages: the secret key is only ever handed
 to the library, and `PaymentIntentInfo.client_secret` is left out of its repr.
 """
 
-import json
 import logging
-import time
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,16 +42,18 @@ def _without_debug_records(record: logging.LogRecord) -> bool:
 logging.getLogger("stripe").addFilter(_without_debug_records)
 
 # A Stripe call runs inside a request (POST /orders, a refund): the worst case,
-# 3 attempts x (2 s connect + 6 s read) plus at most 1.5 s of back-off, stays
-# under gunicorn's 30 s worker timeout, so a dead gateway is answered with a 502
-# instead of a killed worker. The library reuses the same Idempotency-Key on its
-# retries, so a retried POST cannot create a second object.
+# 2 attempts x (2 s connect + 5 s read) plus the back-off between them, is about
+# 15 s, well under gunicorn's 30 s timeout, so a dead gateway is answered with a
+# 502 instead of a killed worker. The library reuses the same Idempotency-Key on
+# its retry, so a retried POST cannot create a second object.
 CONNECT_TIMEOUT_SECONDS = 2.0
-READ_TIMEOUT_SECONDS = 6.0
-MAX_NETWORK_RETRIES = 2
+READ_TIMEOUT_SECONDS = 5.0
+MAX_NETWORK_RETRIES = 1
 
-# Stripe's own default: a 5-minute tolerance, here in both directions.
-WEBHOOK_TOLERANCE_SECONDS = 300
+# At most this many Stripe calls wait at once in one process (GATEWAY_MAX_CONCURRENT_CALLS);
+# one more fails at once with 503. So a stalled Stripe holds a few of a worker's
+# threads, never all of them, and every request that does not need Stripe is answered.
+_call_slots = threading.BoundedSemaphore(settings.GATEWAY_MAX_CONCURRENT_CALLS)
 
 
 class GatewayUnavailable(ApplicationError):
@@ -64,11 +65,18 @@ class GatewayUnavailable(ApplicationError):
     default_detail = "Card payments are not available on this server."
 
 
+class GatewayBusy(GatewayUnavailable):
+    """Too many Stripe calls are waiting in this process already; this one was not sent."""
+
+    default_detail = "The payment gateway is busy; retry shortly."
+
+
 class GatewayError(ApplicationError):
     """Stripe could not be reached, timed out, or refused the request.
 
     `detail` is safe to show to a client; `http_status`, `stripe_code` and
-    `request_id` are for logs and for callers that must tell cases apart.
+    `request_id` are for logs and for callers that must tell cases apart;
+    `outcome_unknown` says whether Stripe may have done it anyway.
     """
 
     status_code = status.HTTP_502_BAD_GATEWAY
@@ -89,6 +97,16 @@ class GatewayError(ApplicationError):
         self.stripe_code = stripe_code
         self.request_id = request_id
 
+    @property
+    def outcome_unknown(self) -> bool:
+        """Return whether the request may have taken effect at Stripe although it failed here.
+
+        No answer (a timeout, a dropped connection), a server error, or a 409 (a
+        request with the same idempotency key still running) say nothing of the
+        outcome; any other answer is Stripe refusing to act.
+        """
+        return self.http_status is None or self.http_status >= 500 or self.http_status == 409
+
 
 class PaymentIntentNotCancelable(GatewayError):
     """The PaymentIntent is past the point where it can be canceled (it succeeded or is processing)."""
@@ -98,21 +116,6 @@ class PaymentIntentNotCancelable(GatewayError):
     def __init__(self, *, intent_status: str, **kwargs: Any):
         super().__init__(**kwargs)
         self.intent_status = intent_status
-
-
-class WebhookEventMalformed(ApplicationError):
-    """A body that verified but is not a Stripe event we can store (no id or type, not a JSON object)."""
-
-    default_detail = "The event has no id, type or data object."
-
-
-class WebhookSignatureInvalid(ApplicationError):
-    """The webhook body is not signed by Stripe with our secret, or not recently enough."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "invalid_signature"
-    title = "Invalid webhook signature"
-    default_detail = "The Stripe-Signature header does not verify this payload."
 
 
 @dataclass(frozen=True)
@@ -130,13 +133,14 @@ class PaymentIntentInfo:
 
 @dataclass(frozen=True)
 class RefundInfo:
-    """A refund as Stripe recorded it."""
+    """A refund as Stripe recorded it; `metadata` is what we sent with it (our refund id)."""
 
     id: str
     status: str
     amount_minor: int
     currency: str
     payment_intent_id: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 def gateway_is_configured() -> bool:
@@ -169,7 +173,7 @@ def payment_intent_create(
         "metadata": metadata,
         "payment_method_types": ["card"],
     }
-    with _stripe_errors("payment_intent_create"):
+    with _stripe_call("payment_intent_create"):
         intent = client.v1.payment_intents.create(params, options={"idempotency_key": f"pi-create-{order_id}"})
     return _payment_intent_info(intent)
 
@@ -177,7 +181,7 @@ def payment_intent_create(
 def payment_intent_retrieve(*, payment_intent_id: str) -> PaymentIntentInfo:
     """Return the current state of a PaymentIntent."""
     client = _client()
-    with _stripe_errors("payment_intent_retrieve"):
+    with _stripe_call("payment_intent_retrieve"):
         intent = client.v1.payment_intents.retrieve(payment_intent_id)
     return _payment_intent_info(intent)
 
@@ -190,7 +194,7 @@ def payment_intent_cancel(*, payment_intent_id: str) -> PaymentIntentInfo:
     """
     client = _client()
     try:
-        with _stripe_errors("payment_intent_cancel"):
+        with _stripe_call("payment_intent_cancel"):
             intent = client.v1.payment_intents.cancel(payment_intent_id)
     except GatewayError as exc:
         # Stripe answers 400 `payment_intent_unexpected_state` (localstripe: a bare
@@ -209,17 +213,26 @@ def payment_intent_cancel(*, payment_intent_id: str) -> PaymentIntentInfo:
     return _payment_intent_info(intent)
 
 
-def refund_create(*, payment_intent_id: str, amount: Decimal | None = None, idempotency_key: str) -> RefundInfo:
+def refund_create(
+    *,
+    payment_intent_id: str,
+    amount: Decimal | None = None,
+    idempotency_key: str,
+    metadata: Mapping[str, str] | None = None,
+) -> RefundInfo:
     """Refund a paid PaymentIntent, in full or `amount` of it.
 
-    `idempotency_key` must be stable for one refund decision (e.g.
-    f"refund-{order_id}"), so a retry cannot refund twice.
+    `idempotency_key` must be stable for one refund decision (our refund's id),
+    so a retry cannot refund twice; `metadata` names that decision, so the
+    refund can be found again when the key has expired at Stripe (24 h).
     """
     client = _client()
     params: dict[str, Any] = {"payment_intent": payment_intent_id}
     if amount is not None:
         params["amount"] = to_minor_units(amount)
-    with _stripe_errors("refund_create"):
+    if metadata:
+        params["metadata"] = dict(metadata)
+    with _stripe_call("refund_create"):
         refund = client.v1.refunds.create(params, options={"idempotency_key": idempotency_key})
     return _refund_info(refund, payment_intent_id=payment_intent_id)
 
@@ -227,69 +240,25 @@ def refund_create(*, payment_intent_id: str, amount: Decimal | None = None, idem
 def refund_list(*, payment_intent_id: str) -> list[RefundInfo]:
     """Return every refund Stripe holds for a PaymentIntent (all pages)."""
     client = _client()
-    with _stripe_errors("refund_list"):
+    with _stripe_call("refund_list"):
         refunds = client.v1.refunds.list({"payment_intent": payment_intent_id, "limit": 100})
         return [_refund_info(refund, payment_intent_id=payment_intent_id) for refund in refunds.auto_paging_iter()]
 
 
 def _refund_info(refund: Any, *, payment_intent_id: str) -> RefundInfo:
+    metadata = getattr(refund, "metadata", None)
     return RefundInfo(
         id=refund.id,
         status=refund.status,
         amount_minor=refund.amount,
         currency=refund.currency,
         payment_intent_id=_id_of(refund.payment_intent) or payment_intent_id,
+        metadata=MappingProxyType(_string_map(metadata)),
     )
 
 
-@dataclass(frozen=True)
-class SignedEvent:
-    """A webhook event whose signature verified: its id, type and the whole event as JSON data."""
-
-    id: str
-    type: str
-    payload: Mapping[str, Any] = field(repr=False)
-
-    @property
-    def data_object(self) -> Mapping[str, Any] | None:
-        """Return the object the event is about (`data.object`), or None when it carries none."""
-        data = self.payload.get("data")
-        data_object = data.get("object") if isinstance(data, dict) else None
-        return data_object if isinstance(data_object, dict) else None
-
-
-def webhook_event_from_request(*, payload: bytes, signature_header: str | None) -> SignedEvent:
-    """Verify a webhook's `Stripe-Signature` on the raw body and return its event, parsed once.
-
-    The library only rejects timestamps older than the tolerance; a timestamp
-    far in the future is rejected here too, so a captured signature cannot be
-    minted ahead of time and replayed later. A verified JSON body that is not
-    an event (not an object, no id or type) raises `WebhookEventMalformed`.
-    """
-    secret = settings.STRIPE_WEBHOOK_SECRET
-    if not secret:
-        # A server error, not a bad request: Stripe keeps retrying until we are configured.
-        raise GatewayUnavailable("Stripe webhooks are not configured on this server.")
-    try:
-        stripe.WebhookSignature.verify_header(payload, signature_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS)
-    except (stripe.SignatureVerificationError, ValueError) as exc:
-        # ValueError: a body that is not UTF-8.
-        raise WebhookSignatureInvalid() from exc
-    # verify_header has parsed the header, so it holds a well-formed t=.
-    if _signature_timestamp(signature_header) > time.time() + WEBHOOK_TOLERANCE_SECONDS:
-        raise WebhookSignatureInvalid()
-    try:
-        event = json.loads(payload)
-    except (ValueError, RecursionError) as exc:
-        # What Stripe signs is JSON: a body that is not has not come from Stripe.
-        raise WebhookSignatureInvalid() from exc
-    if not (isinstance(event, dict) and _non_empty_string(event.get("id")) and _non_empty_string(event.get("type"))):
-        raise WebhookEventMalformed()
-    return SignedEvent(id=event["id"], type=event["type"], payload=event)
-
-
-def _non_empty_string(value: Any) -> bool:
-    return isinstance(value, str) and bool(value)
+def _string_map(metadata: Any) -> dict[str, str]:
+    return {key: str(value) for key, value in metadata.to_dict().items()} if metadata else {}
 
 
 def _client() -> stripe.StripeClient:
@@ -319,8 +288,13 @@ def _stripe_client(
 
 
 @contextmanager
-def _stripe_errors(operation: str) -> Iterator[None]:
-    """Turn the library's exceptions into `GatewayError`, logging what operators need."""
+def _stripe_call(operation: str) -> Iterator[None]:
+    """Run one Stripe call in a free slot (else `GatewayBusy`); turn its failures into `GatewayError`."""
+    if not _call_slots.acquire(blocking=False):
+        logger.warning(
+            "Stripe %s not sent: %s calls are waiting already", operation, settings.GATEWAY_MAX_CONCURRENT_CALLS
+        )
+        raise GatewayBusy()
     try:
         yield
     except stripe.StripeError as exc:
@@ -341,6 +315,8 @@ def _stripe_errors(operation: str) -> Iterator[None]:
         raise GatewayError(
             detail, http_status=exc.http_status, stripe_code=exc.code, request_id=exc.request_id
         ) from exc
+    finally:
+        _call_slots.release()
 
 
 def _payment_intent_info(intent: Any) -> PaymentIntentInfo:
@@ -351,7 +327,7 @@ def _payment_intent_info(intent: Any) -> PaymentIntentInfo:
         status=intent.status,
         amount_minor=intent.amount,
         currency=intent.currency,
-        metadata=MappingProxyType({k: str(v) for k, v in metadata.to_dict().items()} if metadata else {}),
+        metadata=MappingProxyType(_string_map(metadata)),
     )
 
 
@@ -360,16 +336,3 @@ def _id_of(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return getattr(value, "id", None)
-
-
-def _signature_timestamp(header: str | None) -> int:
-    # Parsed as the library does (WebhookSignature._get_timestamp_and_signatures):
-    # the first `t` element of the comma-separated header.
-    for element in (header or "").split(","):
-        parts = element.split("=", 2)
-        if parts[0] == "t" and len(parts) > 1:
-            try:
-                return int(parts[1])
-            except ValueError:
-                break
-    raise WebhookSignatureInvalid()

@@ -34,10 +34,14 @@ def _database_ok() -> bool:
 
 def _cache_ok() -> bool:
     # The Redis cache swallows its own errors (IGNORE_EXCEPTIONS), so the only
-    # reliable probe is a round trip: write a value and read it back.
-    probe = uuid.uuid4().hex
-    cache.set("health:probe", probe, timeout=10)
-    return cache.get("health:probe") == probe
+    # reliable probe is a round trip: write a value and read it back. A key of its
+    # own per probe: probes running at once on a shared cache must not read each other's.
+    key, probe = f"health:probe:{uuid.uuid4().hex}", uuid.uuid4().hex
+    cache.set(key, probe, timeout=10)
+    try:
+        return cache.get(key) == probe
+    finally:
+        cache.delete(key)
 
 
 class HealthView(APIView):

@@ -5,6 +5,7 @@ A float anywhere in a money path is a bug: JSON numbers are parsed as Decimal
 amounts as strings with exactly two places.
 """
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import models
@@ -48,27 +49,38 @@ class MoneyField(models.DecimalField):
         return name, "django.db.models.DecimalField", args, kwargs
 
 
+# How an amount is written on the wire: ASCII digits, then at most one "." and two
+# more digits. No sign, space, underscore, exponent or other script's digits, all
+# of which Python's Decimal() would accept ("+5", " 5 ", "1_000", "1E3", "١٢").
+MONEY_PATTERN = r"^[0-9]+(\.[0-9]{1,2})?$"
+_MONEY_TEXT = re.compile(MONEY_PATTERN)
+
+
 class MoneyAmountField(serializers.DecimalField):
     """A serializer field for money: accepts a JSON number or string, renders "100.50".
 
-    Input must be positive with at most two decimal places (`10.50` and
-    `"10.5"` are fine, `1.005` is not); trailing zeros do not count as places.
+    The value as written must match `MONEY_PATTERN` ("10", "10.5", "10.50";
+    a JSON number is judged by its own digits, so `1e3` and `1.005` are
+    refused), then the bounds apply: positive unless `positive=False`, and
+    `max_value` where given.
     """
+
+    default_error_messages = {
+        "invalid": "Must be a number written with digits, an optional '.' and at most 2 decimal places.",
+    }
 
     def __init__(self, *, positive: bool = True, **kwargs):
         kwargs.setdefault("max_digits", MAX_DIGITS)
         kwargs.setdefault("decimal_places", DECIMAL_PLACES)
-        if positive:
-            kwargs.setdefault("min_value", CENT)
+        kwargs.setdefault("min_value", CENT if positive else Decimal(0))
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, (bool, float)):
-            # bool is an int subclass; a float can only come from a non-API caller.
+        # bool is an int subclass; a float can only come from a non-API caller (the
+        # parser reads JSON numbers as Decimal and int).
+        if isinstance(data, bool | float) or not isinstance(data, str | int | Decimal):
             self.fail("invalid")
-        return super().to_internal_value(data)
-
-    def validate_precision(self, value: Decimal) -> Decimal:
-        if value.as_tuple().exponent < 0:
-            value = value.normalize()
-        return super().validate_precision(value)
+        text = str(data)
+        if not _MONEY_TEXT.fullmatch(text):
+            self.fail("invalid")
+        return super().to_internal_value(text)

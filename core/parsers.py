@@ -19,7 +19,7 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not a number")
 
 
-def _nested_deeper_than(data, limit: int) -> bool:
+def nested_deeper_than(data, limit: int) -> bool:
     """Return whether `data` has lists/objects nested more than `limit` levels (iteratively: no recursion)."""
     pending = [(data, 1)]
     while pending:
@@ -45,6 +45,6 @@ class DecimalCamelCaseJSONParser(CamelCaseJSONParser):
             )
         except (ValueError, RecursionError) as exc:
             raise ParseError("JSON parse error.") from exc
-        if _nested_deeper_than(data, MAX_DEPTH):
+        if nested_deeper_than(data, MAX_DEPTH):
             raise ParseError(f"JSON nested more than {MAX_DEPTH} levels deep.")
         return underscoreize(data, **self.json_underscoreize)

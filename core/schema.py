@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from core.errors import PROBLEM_CONTENT_TYPE
 from core.idempotency import IDEMPOTENCY_HEADER, MAX_KEY_LENGTH, REPLAYED_HEADER
-from core.money import MoneyAmountField
+from core.money import MONEY_PATTERN, MoneyAmountField
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid input (`validation_error` or a domain rule such as `amount_above_maximum`).",
@@ -105,21 +105,19 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        # drf-spectacular documents every decimal string as maybe negative (`^-?…`); an amount
-        # that cannot be negative says so, so "-5" is documented as invalid (the API fuzzer
-        # sends it as bad input and expects the 400 it gets).
+        # An amount is documented as exactly what the field accepts (MONEY_PATTERN, its
+        # bounds), so a client or the API fuzzer can tell valid from invalid input.
         if not isinstance(field, MoneyAmountField):
             return schema
-        if field.min_value is not None and field.min_value >= 0:
-            schema["pattern"] = schema["pattern"].replace("^-?", "^", 1)
+        schema["pattern"] = MONEY_PATTERN
         if direction != "request":
             return schema
         # Requests may send money as a JSON number or a string; responses
         # always send the string.
         description = schema.pop("description", None)
-        as_number = {"type": "number", "multipleOf": 0.01}
-        if field.min_value is not None:
-            as_number["minimum"] = float(field.min_value)
+        as_number = {"type": "number", "multipleOf": 0.01, "minimum": float(field.min_value)}
+        if field.max_value is not None:
+            as_number["maximum"] = float(field.max_value)
         money = {"oneOf": [as_number, schema]}
         if description:
             money["description"] = description

@@ -1,4 +1,5 @@
-"""Error pages under the API prefix: unknown paths, and requests that never reach a DRF view (DEBUG off)."""
+"""What every API view shares: OPTIONS without credentials, and the error pages under the API prefix
+(unknown paths, and requests that never reach a DRF view)."""
 
 from django.conf import settings
 from django.views.defaults import bad_request as html_bad_request
@@ -9,6 +10,25 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 
 from core.errors import InvalidInput, NotFound, ServerError, problem_response
+
+
+class OptionsWithoutCredentials:
+    """Answer OPTIONS without reading a token or checking permissions (never a 401 or 403).
+
+    OPTIONS only describes an endpoint (the methods it allows, its fields), and
+    browsers send it without credentials. Mixed into every API view; the
+    schema test asserts that every path under the prefix honours it.
+    """
+
+    def get_authenticators(self):
+        # No request while the OpenAPI generator inspects the view.
+        if getattr(self.request, "method", None) == "OPTIONS":
+            return []
+        return super().get_authenticators()
+
+    def check_permissions(self, request):
+        if request.method != "OPTIONS":
+            super().check_permissions(request)
 
 
 def _is_api(request) -> bool:

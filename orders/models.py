@@ -54,6 +54,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("refund_order", "Can refund any order")]
         indexes = [
             models.Index(fields=["buyer", "-created_at"], name="order_buyer_created_idx"),
             models.Index(fields=["merchant", "-created_at"], name="order_merchant_created_idx"),
@@ -109,6 +110,70 @@ class OrderStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending (the gateway's answer is not known yet)"
+    SUCCEEDED = "SUCCEEDED", "Succeeded"
+    FAILED = "FAILED", "Failed"
+
+
+class RefundKind(models.TextChoices):
+    # Gives back (part of) a sale: a REFUND journal reverses its legs.
+    SALE = "SALE", "Refund of a sale"
+    # Returns a card payment that arrived after its order failed or expired:
+    # no sale was booked, so no journal either.
+    LATE_PAYMENT = "LATE_PAYMENT", "Return of a late card payment"
+
+
+class Refund(models.Model):
+    """Money given back for an order, and for card orders the state of the Stripe refund behind it.
+
+    A card refund is a small state machine: recorded PENDING and committed, its
+    id sent to Stripe as the refund's idempotency key and metadata, then settled
+    SUCCEEDED (the journal posted) or FAILED under the locks. A PENDING one whose
+    Stripe outcome is unknown is settled by a retry, by Stripe's event, or by
+    `reconcile --gateway --fix`, exactly once.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    kind = models.CharField(max_length=16, choices=RefundKind.choices, default=RefundKind.SALE)
+    amount = MoneyField()
+    # The part of `amount` that was the platform's fee, returned by the platform account.
+    fee_amount = MoneyField(default=0)
+    status = models.CharField(max_length=16, choices=RefundStatus.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=16, choices=StatusChangeSource.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    # Card orders: Stripe's refund, once Stripe has answered (or its event arrived).
+    gateway_refund_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    failure_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(status="PENDING"), name="refund_pending_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(fee_amount__gte=0, fee_amount__lte=models.F("amount")),
+                name="refund_fee_within_amount",
+            ),
+            models.CheckConstraint(condition=models.Q(status__in=RefundStatus.values), name="refund_status_valid"),
+            models.CheckConstraint(condition=models.Q(kind__in=RefundKind.values), name="refund_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status="PENDING", settled_at__isnull=True)
+                | (~models.Q(status="PENDING") & models.Q(settled_at__isnull=False)),
+                name="refund_settled_iff_not_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.id} of {self.amount} ({self.status})"
 
 
 class WebhookOutcome(models.TextChoices):

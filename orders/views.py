@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from catalog.views import UUID_PATTERN
 from core.idempotency import idempotent
 from core.schema import problem_responses
+from core.views import OptionsWithoutCredentials
 from orders import selectors, services
 from orders.models import PaymentMethod
 from orders.serializers import OrderCreateSerializer, OrderListQuerySerializer, OrderSerializer
@@ -26,7 +27,9 @@ def _moves_money_at_once(request) -> bool:
     return not (isinstance(data, dict) and data.get("payment_method") == PaymentMethod.GATEWAY)
 
 
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(
+    OptionsWithoutCredentials, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Place orders, read your purchases and sales, refund a sale."""
 
     serializer_class = OrderSerializer
@@ -86,9 +89,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         parameters=[ORDER_ID],
         request=None,
         responses={200: OrderSerializer},
-        description="Refund a COMPLETED order in full (selling merchant or staff).",
+        description=(
+            "Refund a COMPLETED order in full: the selling merchant, or an operator (staff, not a MERCHANT "
+            "account, holding the refund permission); anyone else 404 (the buyer 403). WALLET orders are refunded "
+            "at once. Card orders are refunded at Stripe with no lock held: if Stripe refuses, 502 `gateway_error` "
+            "and nothing changes; if Stripe cannot be reached, 502 and the refund stays PENDING until a retry of "
+            "this call, Stripe's event or `reconcile --gateway --fix` settles it to what Stripe did. A merchant "
+            "balance below its share of the sale is a 409 `insufficient_funds`."
+        ),
     )
-    @problem_responses(403, 409)
+    @problem_responses(403, 409, 502, 503)
     @action(detail=True, methods=["post"])
     @idempotent
     def refund(self, request, pk=None):

@@ -177,7 +177,10 @@ WHITENOISE_MANIFEST_STRICT = False
 # `check --deploy` is clean. Behind a TLS-terminating proxy set NUM_PROXIES and
 # keep these on; `make run` on plain http://localhost turns the first two off in
 # its generated .env.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Forwarded headers are believed only from proxies we run behind (NUM_PROXIES):
+# without one, any client could claim https (or another address, for the rate limits).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES >= 1 else None
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 # Load balancers probe health over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [rf"^{API_PREFIX}/health$"]
@@ -209,6 +212,8 @@ IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", d
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Stripe calls one process may have waiting at once; more fail at once with 503 (core/gateway.py).
+GATEWAY_MAX_CONCURRENT_CALLS = env.int("GATEWAY_MAX_CONCURRENT_CALLS", default=4)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -222,9 +227,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": AUTH_THROTTLE_RATE},
-    # Trust X-Forwarded-For only from as many proxies as we run behind; 0 means
-    # the client IP is REMOTE_ADDR and cannot be spoofed to dodge the rate limit.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # X-Forwarded-For: 0 proxies means the client IP is REMOTE_ADDR.
+    "NUM_PROXIES": NUM_PROXIES,
     # Money leaves as "100.50": a string with exactly two places, never a float.
     "COERCE_DECIMAL_TO_STRING": True,
     # The API's time format: ISO 8601 UTC to the second, "2026-01-01T00:00:00Z".

@@ -1,13 +1,16 @@
 """Run the reconciliation checks and record the run: the one write of this app."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from time import monotonic
 from typing import Any, Protocol
 
 from django.utils import timezone
 
-from reconciliation.checks import DATABASE_CHECKS, GATEWAY_CHECK
+from core import gateway
+from orders.models import Refund, RefundStatus
+from orders.services.refund import refund_at_gateway
+from reconciliation.checks import DATABASE_CHECKS, GATEWAY_CHECKS
 from reconciliation.checks.base import Check, CheckResult, read_only_snapshot
 from reconciliation.models import ReconciliationRun
 
@@ -71,7 +74,7 @@ def reconciliation_run(
     GatewayUnavailable) the error propagates and no run is recorded: nothing
     could be concluded.
     """
-    checks = (*DATABASE_CHECKS, GATEWAY_CHECK) if with_gateway else DATABASE_CHECKS
+    checks = (*DATABASE_CHECKS, *GATEWAY_CHECKS) if with_gateway else DATABASE_CHECKS
     started_at, clock = timezone.now(), monotonic()
     reports: list[CheckReport] = []
 
@@ -95,7 +98,8 @@ def reconciliation_run(
         for check in DATABASE_CHECKS:
             run_next(check)
     if with_gateway:
-        run_next(GATEWAY_CHECK)
+        for check in GATEWAY_CHECKS:
+            run_next(check)
 
     discrepancies = sum(report.result.count for report in reports)
     run = ReconciliationRun.objects.create(
@@ -108,6 +112,50 @@ def reconciliation_run(
         results={report.result.name: _without_name(report.as_dict()) for report in reports},
     )
     return Reconciliation(run=run, reports=tuple(reports), seconds=round(monotonic() - clock, 3))
+
+
+# A refund younger than this may still have its first Stripe call in flight: left to it.
+FIX_REFUNDS_OLDER_THAN = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class RefundsSettled:
+    """What `refunds_settle` did: how many PENDING refunds it found and what became of them."""
+
+    pending: int
+    succeeded: int
+    failed: int
+    still_pending: tuple[str, ...]
+
+
+def refunds_settle() -> RefundsSettled:
+    """Settle every PENDING refund from what Stripe holds (`reconcile --gateway --fix`); idempotent.
+
+    Each refund is looked for at Stripe by our id in its metadata: found, it is
+    settled as Stripe says (SUCCEEDED with its journal, or FAILED); not found,
+    it is asked for again with the same idempotency key, then settled. A refund
+    that Stripe still reports in progress, or that Stripe cannot be asked about
+    now, stays PENDING for the next run. Running it twice changes nothing more.
+    """
+    before = timezone.now() - FIX_REFUNDS_OLDER_THAN
+    pending = list(
+        Refund.objects.filter(status=RefundStatus.PENDING, created_at__lte=before)
+        .order_by("created_at")
+        .values_list("id", flat=True)
+    )
+    outcomes: dict[str, list[str]] = {RefundStatus.SUCCEEDED: [], RefundStatus.FAILED: [], RefundStatus.PENDING: []}
+    for refund_id in pending:
+        try:
+            status = refund_at_gateway(refund_id=refund_id, resume=True).status
+        except (gateway.GatewayError, gateway.GatewayUnavailable):
+            status = Refund.objects.get(id=refund_id).status
+        outcomes[status].append(str(refund_id))
+    return RefundsSettled(
+        pending=len(pending),
+        succeeded=len(outcomes[RefundStatus.SUCCEEDED]),
+        failed=len(outcomes[RefundStatus.FAILED]),
+        still_pending=tuple(outcomes[RefundStatus.PENDING]),
+    )
 
 
 def _without_name(report: dict[str, Any]) -> dict[str, Any]:

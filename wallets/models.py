@@ -29,6 +29,9 @@ class WalletKind(models.TextChoices):
     PLATFORM_REVENUE = "PLATFORM_REVENUE", "Platform revenue (fees)"
     GATEWAY_CLEARING = "GATEWAY_CLEARING", "Card gateway clearing"
     ADJUSTMENTS = "ADJUSTMENTS", "Operator adjustments"
+    # What merchants owe the platform: the part of a refund that could not be
+    # refused (it was made at Stripe) and exceeded the merchant's balance.
+    RECEIVABLES = "RECEIVABLES", "Merchant receivables"
 
 
 # System accounts have fixed ids, the same in every environment, so they can be
@@ -38,6 +41,7 @@ SYSTEM_WALLET_IDS = {
     WalletKind.PLATFORM_REVENUE: uuid.UUID("00000000-0000-4000-8000-000000000002"),
     WalletKind.GATEWAY_CLEARING: uuid.UUID("00000000-0000-4000-8000-000000000003"),
     WalletKind.ADJUSTMENTS: uuid.UUID("00000000-0000-4000-8000-000000000004"),
+    WalletKind.RECEIVABLES: uuid.UUID("00000000-0000-4000-8000-000000000005"),
 }
 
 

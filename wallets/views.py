@@ -5,6 +5,7 @@ from rest_framework.response import Response
 
 from core.idempotency import idempotent
 from core.schema import problem_responses
+from core.views import OptionsWithoutCredentials
 from wallets import selectors, services
 from wallets.models import API_ENTRY_TYPES
 from wallets.serializers import (
@@ -15,7 +16,7 @@ from wallets.serializers import (
 )
 
 
-class WalletViewSet(viewsets.GenericViewSet):
+class WalletViewSet(OptionsWithoutCredentials, viewsets.GenericViewSet):
     """The caller's wallet: balance, deposits, withdrawals and history."""
 
     @extend_schema(operation_id="wallet_retrieve", tags=["wallet"], responses={200: WalletSerializer})

@@ -83,7 +83,7 @@ def test_register_merchant(api_client):
 
 def test_register_stores_email_lower_case(api_client):
     response = api_client.post(
-        REGISTER, {"email": "  Grace.Hopper@Example.COM ", "password": STRONG_PASSWORD}, format="json"
+        REGISTER, {"email": "Grace.Hopper@Example.COM", "password": STRONG_PASSWORD}, format="json"
     )
 
     assert response.status_code == 201
@@ -136,6 +136,41 @@ def test_register_any_other_role_is_400(api_client, role):
     body = assert_problem(response, 400, "validation_error")
     assert "role" in body["errors"]
     assert User.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        pytest.param("ada\u200b@example.com", id="zero-width-space"),
+        pytest.param("ada@exam\u200bple.com", id="zero-width-space-in-domain"),
+        pytest.param("ada@example.com\u200d", id="zero-width-joiner"),
+        pytest.param("\u202eada@example.com", id="bidi-override"),
+        pytest.param("ada\x07@example.com", id="control"),
+        pytest.param("ada@exa\u00a0mple.com", id="no-break-space"),
+        pytest.param(" ada@example.com", id="leading-space"),
+        pytest.param("ada@example.com\t", id="trailing-tab"),
+    ],
+)
+def test_register_an_email_with_invisible_characters_is_400(api_client, email):
+    UserFactory(email="ada@example.com")
+
+    response = api_client.post(REGISTER, {"email": email, "password": STRONG_PASSWORD}, format="json")
+
+    body = assert_problem(response, 400, "validation_error")
+    assert list(body["errors"]) == ["email"]
+    assert User.objects.count() == 1
+
+
+def test_register_folds_compatibility_forms_so_a_look_alike_is_the_same_account(api_client):
+    fullwidth = "\uff41da@example.com"  # a fullwidth "a"
+    first = api_client.post(REGISTER, {"email": fullwidth, "password": STRONG_PASSWORD}, format="json")
+    again = api_client.post(REGISTER, {"email": "ADA@example.com", "password": STRONG_PASSWORD}, format="json")
+    login = api_client.post(LOGIN, {"email": fullwidth, "password": STRONG_PASSWORD}, format="json")
+
+    assert (first.status_code, first.json()["user"]["email"]) == (201, "ada@example.com")
+    assert_problem(again, 409, "email_taken")
+    assert login.status_code == 200
+    assert User.objects.count() == 1
 
 
 @pytest.mark.parametrize("email", ["not-an-email", "a@", "@example.com", "", "a b@example.com"])

@@ -1,6 +1,11 @@
 """Login and register share one rate limit per client IP (AUTH_THROTTLE_RATE), 429 `throttled` past it."""
 
 import pytest
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import UserFactory
+from core.tests.threads import run_together
+from core.throttles import AuthRateThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +87,34 @@ def test_other_auth_endpoints_are_not_throttled(api_client):
     response = api_client.post("/api/v1/auth/refresh", {}, format="json", REMOTE_ADDR="203.0.113.7")
 
     assert response.status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sixty_simultaneous_wrong_logins_get_at_most_the_limit_through(settings):
+    """The count is one atomic increment in Redis: no two requests read the same count."""
+    settings.AUTH_THROTTLE_RATE = "10/min"
+    UserFactory(email="victim@example.com")
+
+    def wrong_login(_):
+        client = APIClient()
+        body = {"email": "victim@example.com", "password": "not-the-password"}
+        return client.post(LOGIN, body, format="json", REMOTE_ADDR="203.0.113.50").status_code
+
+    statuses = run_together(60, wrong_login)
+
+    assert not [s for s in statuses if isinstance(s, BaseException)]
+    assert statuses.count(401) == 10
+    assert statuses.count(429) == 50
+
+
+def test_a_burst_across_the_window_boundary_is_still_held_to_the_limit(api_client, monkeypatch):
+    """The previous window's count weighs on the next, so the limit holds over any 60 seconds."""
+    clock = iter([59.5, 59.6, 59.7, 60.1, 60.2, 60.3, 180.5])
+    monkeypatch.setattr(AuthRateThrottle, "timer", lambda self: next(clock))
+
+    statuses = [attempt(api_client).status_code for _ in range(7)]
+
+    assert statuses[:3] == [400, 400, 400]
+    assert statuses[3:6] == [429, 429, 429]
+    # Refused requests count too: the client is let through after a window without any.
+    assert statuses[6] == 400

@@ -1,7 +1,5 @@
 """Merchants' page for their products: created, edited and (soft) deleted through `catalog.services`."""
 
-from decimal import Decimal
-
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -14,8 +12,6 @@ from catalog.exceptions import NotMerchant, NotProductOwner, ProductNotFound
 from catalog.models import Product
 from catalog.selectors import product_list_for_merchant
 from catalog.services import product_create, product_delete, product_update
-
-MINIMUM_PRICE = Decimal("0.01")
 
 # The product fields a merchant edits; the same set the API's PATCH accepts.
 PRODUCT_FIELDS = ["name", "description", "price", "available_units", "is_active"]
@@ -88,12 +84,6 @@ class MerchantProductAdmin(MerchantOwnedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return self.has_view_permission(request, obj)
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name == "price":
-            # The database refuses a zero price (CHECK); say so on the field instead.
-            kwargs["min_value"] = MINIMUM_PRICE
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="units sold or held")
     def units_sold(self, product: Product) -> int:

@@ -13,7 +13,8 @@ from django.utils.html import format_html
 from backoffice.shared import ReadOnlyAdminMixin, StatusHistoryInline, refund_selected
 from backoffice.sites import operator_site
 from orders.models import Order, WebhookEvent, WebhookOutcome
-from orders.services.webhooks import webhook_event_process
+from orders.services.refund import refund_allowed_for_any_order
+from orders.services.webhooks import webhook_event_dismiss, webhook_event_process
 
 
 class OrderStatusChangeInline(StatusHistoryInline):
@@ -60,7 +61,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return format_html('<a href="{}?q={}">journals of this order</a>', url, order.pk)
 
     def has_refund_permission(self, request) -> bool:
-        return request.user.has_perm("orders.change_order")
+        return refund_allowed_for_any_order(request.user)
 
     @admin.action(description="Refund selected orders (full refund, units back to stock)", permissions=["refund"])
     def refund_orders(self, request, queryset):
@@ -78,7 +79,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ["-received_at", "-id"]
     list_select_related = ["order"]
     show_full_result_count = False
-    actions = ["reprocess"]
+    actions = ["reprocess", "dismiss"]
     fields = [
         "id",
         "provider",
@@ -96,6 +97,16 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_reprocess_permission(self, request) -> bool:
         return request.user.has_perm("orders.change_webhookevent")
+
+    @admin.action(
+        description="Dismiss selected failed events (their cause was settled by hand)", permissions=["reprocess"]
+    )
+    def dismiss(self, request, queryset):
+        failed = list(queryset.filter(outcome=WebhookOutcome.FAILED).values_list("pk", flat=True))
+        for event_pk in failed:
+            event = webhook_event_dismiss(event_pk=event_pk, operator=request.user)
+            self.log_change(request, event, "Dismissed.")
+        self.message_user(request, f"Dismissed {len(failed)} failed event(s).", messages.SUCCESS)
 
     @admin.action(description="Reprocess selected failed or unprocessed events", permissions=["reprocess"])
     def reprocess(self, request, queryset):

@@ -133,10 +133,15 @@ INVALID_FIELDS = [
     ("price", True),
     ("price", "NaN"),
     ("price", "1000000000000.00"),
+    ("price", "999999999999.99"),
+    ("price", "1000000.01"),
+    ("price", "١٢"),
+    ("price", "+5"),
     ("availableUnits", -1),
     ("availableUnits", 1.5),
     ("availableUnits", "x"),
     ("availableUnits", 2_147_483_648),
+    ("availableUnits", 1_000_000_001),
     ("availableUnits", None),
 ]
 
@@ -148,6 +153,37 @@ def test_create_rejects_invalid_fields(auth_client, merchant, field, value):
     body = assert_problem(response, 400, "validation_error")
     assert field in body["errors"]
     assert not Product.objects.exists()
+
+
+def test_create_accepts_the_largest_price_and_stock(auth_client, merchant):
+    body = {**VALID_BODY, "price": "1000000.00", "availableUnits": 1_000_000_000}
+
+    response = auth_client(merchant).post(PRODUCTS, body, format="json")
+
+    assert response.status_code == 201, response.content
+    assert (response.json()["price"], response.json()["availableUnits"]) == ("1000000.00", 1_000_000_000)
+
+
+def test_restocks_past_a_32_bit_total_supplied_are_recorded(auth_client, merchant):
+    """Units supplied add up over a product's life; the stock figure itself stays bounded."""
+    product = ProductFactory(merchant=merchant, available_units=0, units_supplied=2_000_000_000)
+
+    response = auth_client(merchant).patch(detail(product.id), {"availableUnits": 1_000_000_000}, format="json")
+
+    assert response.status_code == 200, response.content
+    product.refresh_from_db()
+    assert (product.available_units, product.units_supplied) == (1_000_000_000, 3_000_000_000)
+
+
+def test_patch_beyond_the_stock_bound_is_400_and_changes_nothing(auth_client, merchant):
+    product = ProductFactory(merchant=merchant, available_units=5)
+
+    response = auth_client(merchant).patch(detail(product.id), {"availableUnits": 2_147_483_647}, format="json")
+
+    body = assert_problem(response, 400, "validation_error")
+    assert list(body["errors"]) == ["availableUnits"]
+    product.refresh_from_db()
+    assert (product.available_units, product.units_supplied) == (5, 5)
 
 
 def test_create_accepts_names_at_the_length_limits(auth_client, merchant):

@@ -16,12 +16,17 @@ What localstripe (1.15.10) does, as far as these tests depend on it:
   sent about 1 s after the change, once, without retries, to every registered
   endpoint, signed `t=<event.created>,v1=<HMAC-SHA256>` like Stripe.
 - `Idempotency-Key` is ignored: the same key twice creates two objects.
+- PaymentIntents have no `amount_received`, which Stripe always sends and the
+  webhook checks; the launcher below adds it as Stripe computes it (the amount
+  once succeeded, else 0).
 - Flushing the data does not unregister webhooks nor cancel deliveries already
   scheduled, so a webhook of the previous test can still arrive: match events
   by PaymentIntent id.
 """
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +34,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +59,14 @@ from localstripe import resources, server
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 resources.Store.dump_to_disk = lambda self: None
+_export_intent = resources.PaymentIntent._export
+
+def _export_with_amount_received(self, expand=None):
+    data = _export_intent(self, expand=expand)
+    data.setdefault("amount_received", self.amount if self.status == "succeeded" else 0)
+    return data
+
+resources.PaymentIntent._export = _export_with_amount_received
 parent = os.getppid()
 watchers = []
 
@@ -72,10 +86,24 @@ _START_TIMEOUT_SECONDS = 20
 
 @dataclass(frozen=True)
 class LocalStripe:
-    """A running localstripe: its base URL and its log (requests, webhook deliveries)."""
+    """A running localstripe: its base URL, its process and its log (requests, webhook deliveries)."""
 
     url: str
     log_path: Path
+    pid: int
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Stop the process (SIGSTOP) for the block: Stripe stalls, accepting connections and answering none.
+
+        On SIGCONT it serves what was sent meanwhile, requests whose clients gave
+        up included, as Stripe can act on a call that timed out at our end.
+        """
+        os.kill(self.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.pid, signal.SIGCONT)
 
     def flush(self) -> None:
         """Delete every object localstripe holds (webhook registrations stay)."""
@@ -116,7 +144,7 @@ def localstripe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
             stderr=subprocess.STDOUT,
         )
     listener.close()
-    server = LocalStripe(url=f"http://127.0.0.1:{port}", log_path=log_path)
+    server = LocalStripe(url=f"http://127.0.0.1:{port}", log_path=log_path, pid=process.pid)
     try:
         _wait_until_answering(server, process)
         yield server

@@ -2,6 +2,7 @@
 
 import logging
 import socket
+import threading
 import time
 import uuid
 from decimal import Decimal
@@ -11,18 +12,17 @@ import stripe
 
 from core import gateway
 from core.gateway import (
+    GatewayBusy,
     GatewayError,
     GatewayUnavailable,
     PaymentIntentNotCancelable,
-    WebhookEventMalformed,
-    WebhookSignatureInvalid,
     gateway_is_configured,
     payment_intent_cancel,
     payment_intent_create,
     payment_intent_retrieve,
     refund_create,
-    webhook_event_from_request,
 )
+from core.stripe_events import WebhookEventMalformed, WebhookSignatureInvalid, webhook_event_from_request
 from core.tests import webhook_urls
 from core.tests.localstripe import (
     CARD_DECLINED,
@@ -243,6 +243,33 @@ def test_unreachable_gateway_raises_gateway_error_after_bounded_retries(stripe_s
     assert (excinfo.value.code, excinfo.value.http_status) == ("gateway_error", None)
 
 
+@pytest.mark.parametrize(
+    ("http_status", "unknown"),
+    [(None, True), (500, True), (503, True), (409, True), (400, False), (402, False), (404, False), (429, False)],
+)
+def test_which_failures_leave_the_outcome_unknown(http_status, unknown):
+    assert GatewayError(http_status=http_status).outcome_unknown is unknown
+
+
+def test_beyond_the_concurrent_calls_allowed_a_call_fails_at_once(stripe_settings, monkeypatch, sent_requests):
+    slots = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(gateway, "_call_slots", slots)
+    slots.acquire()  # the one slot is taken by a call still waiting on Stripe
+    try:
+        started = time.monotonic()
+        with pytest.raises(GatewayBusy) as excinfo:
+            payment_intent_retrieve(payment_intent_id="pi_x")
+    finally:
+        slots.release()
+
+    assert time.monotonic() - started < 0.5
+    assert (excinfo.value.status_code, excinfo.value.code) == (503, "gateway_unavailable")
+    assert sent_requests == []
+    # The slot is free again once the waiting call returns.
+    with pytest.raises(GatewayError):
+        payment_intent_retrieve(payment_intent_id="pi_doesnotexist")
+
+
 def test_gateway_that_never_answers_times_out(stripe_settings, monkeypatch):
     monkeypatch.setattr(gateway, "READ_TIMEOUT_SECONDS", 0.3)
     monkeypatch.setattr(gateway, "MAX_NETWORK_RETRIES", 0)
@@ -325,12 +352,23 @@ def test_webhook_that_does_not_verify_raises_signature_invalid(webhook_secret, s
     assert (excinfo.value.status_code, excinfo.value.code) == (400, "invalid_signature")
 
 
-@pytest.mark.parametrize("payload", [b"not json", b"\xff\xfe"], ids=["not-json", "not-utf8"])
-def test_webhook_body_that_is_not_an_event_raises_signature_invalid(webhook_secret, payload):
-    header = _signed(payload.decode("latin-1"))
+def test_a_body_that_is_not_utf8_does_not_verify(webhook_secret):
+    payload = b"\xff\xfe"
 
     with pytest.raises(WebhookSignatureInvalid):
-        webhook_event_from_request(payload=payload, signature_header=header)
+        webhook_event_from_request(payload=payload, signature_header=_signed(payload.decode("latin-1")))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["not json", "[" * 2000 + "]" * 2000, '{"id": "evt_1", "type": "x", "data": ' + "[" * 40 + "]" * 40 + "}"],
+    ids=["not-json", "nested-2000-deep", "nested-past-the-limit"],
+)
+def test_a_signed_body_that_cannot_be_read_is_malformed_never_a_crash(webhook_secret, payload):
+    with pytest.raises(WebhookEventMalformed) as excinfo:
+        webhook_event_from_request(payload=payload.encode(), signature_header=_signed(payload))
+
+    assert (excinfo.value.status_code, excinfo.value.code) == (400, "validation_error")
 
 
 # --- end to end: localstripe -> live_server -----------------------------------

@@ -68,3 +68,15 @@ def test_database_down_is_503(api_client, monkeypatch):
 def test_database_probe_answers_false_when_its_query_fails():
     # No django_db mark: pytest-django makes any query here raise, as a dead database would.
     assert health._database_ok() is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_probes_on_a_shared_cache_all_report_ok():
+    """Each probe writes a key of its own: probes at once never read each other's value."""
+    from rest_framework.test import APIClient
+
+    from core.tests.threads import run_together
+
+    answers = run_together(40, lambda _: APIClient().get(URL).json()["status"])
+
+    assert answers == ["ok"] * 40

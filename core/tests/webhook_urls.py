@@ -10,7 +10,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from core.gateway import WebhookSignatureInvalid, webhook_event_from_request
+from core.stripe_events import WebhookSignatureInvalid, webhook_event_from_request
 
 # (event, None) for a delivery that verified, (None, error code) for one that did not.
 received: list[tuple[object, str | None]] = []

@@ -6,6 +6,7 @@ from the order id, so a retry after a crash cannot refund twice.
 """
 
 import logging
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.db import transaction
@@ -15,7 +16,7 @@ from core import gateway
 from core.money import to_minor_units
 from orders.exceptions import PaymentMismatch
 from orders.locks import LockSequence
-from orders.models import Order, OrderStatus, StatusChangeSource
+from orders.models import Order, OrderStatus, Refund, RefundKind, RefundStatus, StatusChangeSource
 from orders.selectors import order_get
 from orders.services.history import order_transition
 from orders.services.legs import sale_legs
@@ -73,14 +74,29 @@ def order_expire(*, order_id: UUID, source: str = StatusChangeSource.COMMAND) ->
     )
 
 
-def order_complete_card_payment(*, order_id: UUID, amount_minor: int, currency: str) -> str:
-    """Record a succeeded PaymentIntent on its order; return what was done, for the webhook inbox.
+@dataclass(frozen=True)
+class PaymentOutcome:
+    """What recording a card payment did, for the webhook inbox; `late_refund` still has to be sent to Stripe."""
 
-    PENDING → COMPLETED with the merchant credited from the gateway clearing
-    account. An order that already failed or expired has released its units,
-    so the payment is refunded instead: never paid-but-no-order.
+    detail: str
+    late_refund: Refund | None = None
+
+
+def order_complete_card_payment(
+    *, order_id: UUID, payment_intent_id: str, amount_minor: int, currency: str
+) -> PaymentOutcome:
+    """Record a succeeded PaymentIntent on its order.
+
+    Only the order's own PaymentIntent, for exactly its total and currency,
+    completes it (PENDING → COMPLETED, the merchant credited from the gateway
+    clearing account); anything else raises `PaymentMismatch` and changes
+    nothing. An order that already failed or expired has released its units, so
+    the payment is to be given back: a late-payment refund is recorded PENDING
+    here and sent to Stripe by the caller once this has committed.
     """
     order = order_get(order_id=order_id)
+    if payment_intent_id != order.payment_intent_id:
+        raise PaymentMismatch(f"PaymentIntent {payment_intent_id} is not the one of order {order.id}.")
     if amount_minor != to_minor_units(order.total_amount) or currency.upper() != order.currency.upper():
         raise PaymentMismatch(
             f"Payment of {amount_minor} {currency.upper()} (minor units) does not match order total "
@@ -112,10 +128,15 @@ def order_complete_card_payment(*, order_id: UUID, amount_minor: int, currency: 
                 source=StatusChangeSource.WEBHOOK,
                 reason="Card payment succeeded",
             )
-            return "Order completed; merchant credited."
-        if order.status in (OrderStatus.COMPLETED, OrderStatus.REFUNDED):
-            return f"Order already {order.status}; nothing to do."
-    refund = gateway.refund_create(
-        payment_intent_id=order.payment_intent_id, idempotency_key=f"order-late-payment-refund-{order.id}"
-    )
-    return f"Payment arrived after the order was {order.status}: refunded ({refund.id})."
+            return PaymentOutcome("Order completed; merchant credited.")
+        if order.status not in (OrderStatus.FAILED, OrderStatus.EXPIRED):
+            return PaymentOutcome(f"Order already {order.status}; nothing to do.")
+        refund = order.refunds.filter(kind=RefundKind.LATE_PAYMENT).first() or Refund.objects.create(
+            order=order,
+            kind=RefundKind.LATE_PAYMENT,
+            amount=order.total_amount,
+            status=RefundStatus.PENDING,
+            source=StatusChangeSource.WEBHOOK,
+            reason="Paid after the order was given up",
+        )
+    return PaymentOutcome(f"Payment arrived after the order was {order.status}: refunding it.", late_refund=refund)

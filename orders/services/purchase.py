@@ -153,9 +153,11 @@ def _purchase_with_card(*, buyer, product_id: UUID, quantity: int) -> Order:
             description=f"{order.quantity} x {order.product_name}",
         )
     except (gateway.GatewayError, gateway.GatewayUnavailable) as exc:
-        # Compensate: no units stay reserved for a payment that cannot happen.
+        # Compensate: no units stay reserved for a payment that cannot happen. The
+        # intent's key is the order's id, so an intent Stripe made anyway (a timeout)
+        # can never be paid for another order; one paid later is refunded as late.
         order_fail(order_id=order.id, reason=f"Payment gateway error: {exc.detail}", source=StatusChangeSource.API)
-        raise gateway.GatewayError(exc.detail) from exc
+        raise
 
     Order.objects.filter(id=order.id).update(
         payment_intent_id=intent.id, payment_client_secret=intent.client_secret, updated_at=timezone.now()

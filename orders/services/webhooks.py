@@ -1,24 +1,39 @@
-"""The payments webhook inbox: verify, store once, process once.
+"""The payments webhook inbox: verify, store once, process once; call Stripe only after the commit.
 
 Every verified event is stored by its provider id before it is processed, so
 a redelivery finds it and does nothing twice. Processing takes the event row's
 lock first (then the usual wallets → product → order), which serialises
-concurrent deliveries of one event.
+concurrent deliveries of one event. What processing must ask of Stripe (cancel
+a failed payment's intent, give back a late payment) runs after that
+transaction has committed, with no lock held; a late-payment refund is a PENDING
+refund until then, so a crash in between loses nothing (see `orders.services.refund`).
 """
 
 import logging
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core import gateway
+from core import gateway, stripe_events
 from core.errors import ApplicationError
-from orders.exceptions import OrderNotFound
+from orders.exceptions import OrderNotFound, PaymentMismatch
 from orders.models import Order, OrderStatus, StatusChangeSource, WebhookEvent, WebhookOutcome
 from orders.services.card import order_complete_card_payment, order_fail
+from orders.services.refund import refund_at_gateway
 
 logger = logging.getLogger("paymentflow.webhooks")
+
+
+@dataclass(frozen=True)
+class _Handled:
+    order: Order
+    detail: str
+    # What to ask of Stripe once the processing has committed.
+    after_commit: Callable[[], Any] | None = None
 
 
 def _uuid_or_none(value) -> uuid.UUID | None:
@@ -28,11 +43,16 @@ def _uuid_or_none(value) -> uuid.UUID | None:
         return None
 
 
-def _order_for_intent(intent: dict) -> Order:
+def _order_for_intent(intent: Mapping[str, Any]) -> Order:
+    """Return the order this intent pays: the one that recorded it, or the one its metadata names.
+
+    The metadata is believed only for an order that has recorded no intent yet
+    (a crash between creating the intent and saving its id); it is recorded then,
+    so the intent becomes the order's own. An order paid by another intent is
+    found and then refused by the caller's checks.
+    """
     order = Order.objects.filter(payment_intent_id=intent["id"]).first()
     if order is None:
-        # The intent's metadata names its order even if its id was never stored
-        # (a crash between creating the intent and saving its id).
         order = Order.objects.filter(id=_uuid_or_none((intent.get("metadata") or {}).get("order_id"))).first()
         if order is not None and not order.payment_intent_id:
             # Record it, or a later refund of this order would have no intent to refund.
@@ -43,44 +63,69 @@ def _order_for_intent(intent: dict) -> Order:
     return order
 
 
-def _on_payment_succeeded(intent: dict) -> tuple[Order, str]:
+def _on_payment_succeeded(intent: Mapping[str, Any]) -> _Handled:
     order = _order_for_intent(intent)
-    detail = order_complete_card_payment(
+    outcome = order_complete_card_payment(
         order_id=order.id,
-        amount_minor=int(intent.get("amount_received") or intent["amount"]),
+        payment_intent_id=intent["id"],
+        amount_minor=intent["amount_received"],
         currency=intent["currency"],
     )
-    return order, detail
+    refund = outcome.late_refund
+    return _Handled(order, outcome.detail, (lambda: refund_at_gateway(refund_id=refund.id)) if refund else None)
 
 
-def _on_payment_failed(intent: dict) -> tuple[Order, str]:
+def _on_payment_failed(intent: Mapping[str, Any]) -> _Handled:
     order = _order_for_intent(intent)
+    if order.payment_intent_id != intent["id"]:
+        raise PaymentMismatch(f"PaymentIntent {intent['id']} is not the one of order {order.id}.")
     error = (intent.get("last_payment_error") or {}).get("message") or "Card payment failed"
-    order = order_fail(order_id=order.id, reason=error, source=StatusChangeSource.WEBHOOK)
-    if order.status == OrderStatus.FAILED and order.payment_intent_id:
+    order = order_fail(order_id=order.id, reason=str(error)[:500], source=StatusChangeSource.WEBHOOK)
+    cancel = None
+    if order.status == OrderStatus.FAILED:
         # A declined attempt is not final at Stripe: the buyer could pay the same
         # intent with another card for an order that no longer holds its units.
-        # Cancel it; should that fail, a later success is refunded as a late payment.
-        try:
-            gateway.payment_intent_cancel(payment_intent_id=order.payment_intent_id)
-        except (gateway.GatewayError, gateway.GatewayUnavailable):
-            logger.warning("Could not cancel the PaymentIntent of failed order %s", order.id)
-    return order, f"Order is {order.status}: {error}"
+        # Cancelled after the commit; should that fail, a later success is refunded as a late payment.
+        def cancel():
+            gateway.payment_intent_cancel(payment_intent_id=intent["id"])
+
+    return _Handled(order, f"Order is {order.status}: {error}", cancel)
 
 
-HANDLERS = {
+HANDLERS: dict[str, Callable[[Mapping[str, Any]], _Handled]] = {
     "payment_intent.succeeded": _on_payment_succeeded,
     "payment_intent.payment_failed": _on_payment_failed,
 }
 
+# The fields of a PaymentIntent the handlers read, and their JSON types.
+_INTENT_FIELDS = {"id": str, "currency": str}
+_SUCCEEDED_FIELDS = {**_INTENT_FIELDS, "amount_received": int}
+
+
+def _malformed_reason(event: stripe_events.SignedEvent) -> str | None:
+    """Return why a handled event cannot be applied as sent (a missing or mistyped field), else None."""
+    if event.type not in HANDLERS:
+        return None
+    intent = event.data_object
+    if intent is None:
+        return "The event has no data object."
+    fields = _SUCCEEDED_FIELDS if event.type == "payment_intent.succeeded" else _INTENT_FIELDS
+    for name, kind in fields.items():
+        value = intent.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool) or value == "":
+            return f"The PaymentIntent has no valid `{name}`."
+    if not isinstance(intent.get("metadata") or {}, dict):
+        return "The PaymentIntent's `metadata` is not an object."
+    return None
+
 
 def webhook_receive(*, payload: bytes, signature_header: str | None) -> WebhookEvent:
     """Verify a delivery, store its event once, and process it (a no-op if it was already)."""
-    event = gateway.webhook_event_from_request(payload=payload, signature_header=signature_header)
+    event = stripe_events.webhook_event_from_request(payload=payload, signature_header=signature_header)
     # Signed is not the same as well formed: an event we could never apply is
     # refused (400) rather than stored to fail on every redelivery.
-    if event.type in HANDLERS and event.data_object is None:
-        raise gateway.WebhookEventMalformed()
+    if reason := _malformed_reason(event):
+        raise stripe_events.WebhookEventMalformed(reason)
     try:
         record, _created = WebhookEvent.objects.get_or_create(
             event_id=event.id, defaults={"type": event.type, "payload": event.payload}
@@ -95,11 +140,11 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
     """Apply a stored event unless it already was; record the outcome for operators.
 
     Also how an operator processes a FAILED (or never processed) event again
-    once its cause is fixed. A domain error (unknown order, amount mismatch,
-    gateway down during a refund) is recorded as FAILED with its reason;
-    anything unexpected propagates (500), so the provider retries the delivery
-    later and the event stays RECEIVED.
+    once its cause is fixed. A domain error (unknown order, amount mismatch) is
+    recorded as FAILED with its reason; anything unexpected propagates (500), so
+    the provider retries the delivery later and the event stays RECEIVED.
     """
+    after_commit = None
     with transaction.atomic():
         record = WebhookEvent.objects.select_for_update().get(pk=event_pk)
         if record.outcome in (WebhookOutcome.PROCESSED, WebhookOutcome.IGNORED):
@@ -111,11 +156,33 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
         else:
             try:
                 with transaction.atomic():
-                    record.order, record.detail = handler(record.payload["data"]["object"])
+                    handled = handler(record.payload["data"]["object"])
+                record.order, record.detail, after_commit = handled.order, handled.detail, handled.after_commit
                 record.outcome = WebhookOutcome.PROCESSED
             except ApplicationError as exc:
                 logger.warning("Webhook event %s failed: %s", record.event_id, exc.detail)
                 record.outcome, record.detail = WebhookOutcome.FAILED, exc.detail
         record.processed_at = timezone.now()
         record.save(update_fields=["order", "outcome", "detail", "attempts", "processed_at"])
+    if after_commit is not None:
+        try:
+            after_commit()
+        except (gateway.GatewayError, gateway.GatewayUnavailable) as exc:
+            # The event is processed; what Stripe did not do now is finished by
+            # `reconcile --gateway --fix` (a PENDING refund) or refunded later (a live intent).
+            logger.warning("After webhook event %s, Stripe did not answer: %s", record.event_id, exc.detail)
+    return record
+
+
+def webhook_event_dismiss(*, event_pk: int, operator) -> WebhookEvent:
+    """Mark a FAILED event IGNORED: an operator has looked at it and settled its cause by other means.
+
+    Its detail keeps the reason it failed; the operator is named after it.
+    """
+    with transaction.atomic():
+        record = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+        if record.outcome == WebhookOutcome.FAILED:
+            record.outcome = WebhookOutcome.IGNORED
+            record.detail = f"{record.detail} (dismissed by {operator})"[:2000]
+            record.save(update_fields=["outcome", "detail"])
     return record

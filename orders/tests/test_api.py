@@ -5,6 +5,7 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 
 from accounts.tests.factories import MerchantFactory, UserFactory
@@ -388,11 +389,37 @@ class TestRefund:
         assert history == [("", "COMPLETED"), ("COMPLETED", "REFUNDED")]
         assert_ledger_consistent()
 
-    def test_staff_can_refund(self, auth_client):
+    def test_an_operator_with_the_refund_permission_can_refund(self, auth_client):
         buyer, _product, order_id = self.purchase(auth_client)
         operator = UserFactory(is_staff=True)
+        operator.user_permissions.add(Permission.objects.get(codename="refund_order"))
         assert auth_client(operator).post(f"{ORDERS}/{order_id}/refund").status_code == 200
         assert balance(buyer) == Decimal("100.00")
+
+    def test_a_superuser_operator_can_refund(self, auth_client):
+        buyer, _product, order_id = self.purchase(auth_client)
+        operator = UserFactory(is_staff=True, is_superuser=True)
+        assert auth_client(operator).post(f"{ORDERS}/{order_id}/refund").status_code == 200
+        assert balance(buyer) == Decimal("100.00")
+
+    @pytest.mark.parametrize(
+        "who",
+        [
+            pytest.param({"is_staff": True}, id="staff-without-the-permission"),
+            pytest.param({"is_staff": True, "is_superuser": True, "role": "MERCHANT"}, id="merchant-ticked-staff"),
+            pytest.param({"is_staff": False, "is_superuser": True}, id="superuser-not-staff"),
+        ],
+    )
+    def test_no_one_else_refunds_another_merchants_sale(self, auth_client, who):
+        buyer, product, order_id = self.purchase(auth_client)
+        refunder = UserFactory(**who)
+
+        response = auth_client(refunder).post(f"{ORDERS}/{order_id}/refund")
+
+        assert (response.status_code, response.json()["code"]) == (404, "not_found")
+        order = Order.objects.get(id=order_id)
+        assert order.status == OrderStatus.COMPLETED
+        assert (balance(buyer), balance(product.merchant)) == (Decimal("80.00"), Decimal("20.00"))
 
     def test_buyer_cannot_refund(self, auth_client):
         buyer, _product, order_id = self.purchase(auth_client)
@@ -543,4 +570,16 @@ def test_a_product_that_keeps_moving_is_refused_and_nothing_is_written(auth_clie
     assert [balance(merchant) for merchant in merchants] == [Decimal("0.00")] * 3
     assert Product.objects.get(id=product.id).available_units == 5
     assert Order.objects.count() == 0
+    assert_ledger_consistent()
+
+
+def test_the_largest_order_the_bounds_allow_fits_every_column(auth_client):
+    buyer = funded_buyer("100000000.00")
+    product = ProductFactory(price=Decimal("1000000.00"), available_units=100)
+
+    response = buy(auth_client(buyer), product, quantity=100)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["totalAmount"] == "100000000.00"
+    assert (balance(buyer), balance(product.merchant)) == (Decimal("0.00"), Decimal("100000000.00"))
     assert_ledger_consistent()

@@ -59,10 +59,15 @@ def signed_event(settings, *, event_type, intent, event_id=None, timestamp=None,
             "data": {"object": intent},
         }
     ).encode()
+    return body, stripe_signature(settings, body, timestamp=timestamp, secret=secret)
+
+
+def stripe_signature(settings, body: bytes, *, timestamp=None, secret=None) -> str:
+    """Return the Stripe-Signature header Stripe would send with `body`."""
     timestamp = int(time.time()) if timestamp is None else timestamp
     key = (secret or settings.STRIPE_WEBHOOK_SECRET).encode()
     signature = hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return body, f"t={timestamp},v1={signature}"
+    return f"t={timestamp},v1={signature}"
 
 
 def post_event(client, body, header):
@@ -384,11 +389,16 @@ class TestEndToEndWithLocalstripe:
             )
         )
         assert event.outcome == WebhookOutcome.PROCESSED
-        assert "refunded" in event.detail
-        refunds = stripe_test_client().v1.refunds.list({"payment_intent": intent_id})
-        assert [r.amount for r in refunds.data] == [1500]
+        assert "refunding it" in event.detail
         order = Order.objects.get(id=body["id"])
         assert order.status == OrderStatus.EXPIRED
+        # The return of the late payment is a refund of its own, sent after the event's processing committed.
+        returned = wait_for(lambda: order.refunds.filter(status="SUCCEEDED").first())
+        assert (returned.kind, returned.amount) == ("LATE_PAYMENT", Decimal("15.00"))
+        refunds = stripe_test_client().v1.refunds.list({"payment_intent": intent_id})
+        assert [r.amount for r in refunds.data] == [1500]
+        assert returned.gateway_refund_id == refunds.data[0].id
+        assert refunds.data[0].metadata["refund_id"] == str(returned.id)
         assert LedgerEntry.objects.filter(order_id=order.id).count() == 0
 
     def test_gateway_refund(self, webhooks, buyer_client):
@@ -542,7 +552,13 @@ def test_success_for_an_intent_known_only_by_its_metadata_completes_and_records_
 
 @pytest.mark.django_db
 def test_metadata_that_is_not_an_order_id_is_a_failed_event_not_a_500(stripe_settings, api_client):
-    intent = {"id": "pi_x", "amount": 100, "currency": "usd", "metadata": {"order_id": "not-a-uuid"}}
+    intent = {
+        "id": "pi_x",
+        "amount": 100,
+        "amount_received": 100,
+        "currency": "usd",
+        "metadata": {"order_id": "not-a-uuid"},
+    }
     body, header = signed_event(stripe_settings, event_type="payment_intent.succeeded", intent=intent)
 
     response = post_event(api_client, body, header)

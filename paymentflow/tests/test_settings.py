@@ -45,6 +45,7 @@ print(json.dumps({
     "signing_key_is_secret": settings.SIMPLE_JWT["SIGNING_KEY"] == settings.SECRET_KEY,
     "throttle": settings.AUTH_THROTTLE_RATE,
     "num_proxies": settings.REST_FRAMEWORK["NUM_PROXIES"],
+    "proxy_ssl_header": settings.SECURE_PROXY_SSL_HEADER,
     "ssl_redirect": settings.SECURE_SSL_REDIRECT,
     "prefix": settings.API_PREFIX,
     "currency": settings.CURRENCY,
@@ -56,6 +57,13 @@ def dump(**variables: str) -> dict:
     result = run(DUMP_SETTINGS, **variables)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_forwarded_proto_is_believed_only_behind_a_proxy():
+    secret = {"DJANGO_SECRET_KEY": "x" * 50}
+
+    assert dump(**secret)["proxy_ssl_header"] is None
+    assert dump(**secret, NUM_PROXIES="1")["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
 
 
 def test_production_refuses_to_start_without_a_secret_key():

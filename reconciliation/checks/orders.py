@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from orders.models import UNIT_HOLDING_STATUSES, OrderStatus, PaymentMethod
+from orders.models import UNIT_HOLDING_STATUSES, OrderStatus, PaymentMethod, RefundKind, RefundStatus
 from reconciliation.checks.base import Findings, check, offenders, sql_cents, sql_datetime, sql_uuid
 from wallets.models import SYSTEM_WALLET_IDS, WalletKind
 
@@ -19,25 +19,25 @@ from wallets.models import SYSTEM_WALLET_IDS, WalletKind
 @check(
     name="order_journals",
     entity="order",
-    description="completed/refunded orders have exactly the journals their status implies; others none",
+    description="paid orders have their sale journal, and a refund journal per succeeded refund; others none",
     windowed=True,
 )
 def check_order_journals(*, since: datetime | None = None) -> Findings:
-    """Orders whose journals are not exactly the ones their status implies, with the right amounts.
+    """Orders whose journals are not exactly the ones their status and refunds imply, with the right amounts.
 
     A paid (COMPLETED or REFUNDED) order has one PURCHASE journal: the payer
     (the buyer's wallet, or gateway clearing for a card) gives the total, the
     merchant gets total - fee, the platform the fee (no leg for a zero fee or
-    a zero merchant share). A REFUNDED one also has a REFUND journal with every
-    leg reversed. PENDING, FAILED and EXPIRED orders have no journal at all.
-
-    Per order, every leg of every journal naming it is counted against each
-    expected leg (journal kind, wallet, entry type, amount): each expected leg
-    must be matched exactly once and there must be no other leg, so a missing,
-    extra, duplicated or wrong leg flags the order; so does a leg whose own
-    order_id disagrees with its journal's, and a journal naming an order that
-    does not exist (that order id is reported). With `since`, the orders
-    created since and those with a journal written since are checked.
+    a zero merchant share); each expected leg is matched exactly once. Each
+    SUCCEEDED refund of the sale has one REFUND journal, and together they give
+    the payer back the refunds' amounts, take their shares from the merchant
+    (or, for what its balance could not cover, from the receivables account)
+    and their fees from the platform; no other leg. A REFUNDED order's refunds
+    cover its total, a COMPLETED one has none. PENDING, FAILED and EXPIRED
+    orders have no journal at all. A leg whose own order_id disagrees with its
+    journal's flags the order, and a journal naming an order that does not
+    exist is reported by that order id. With `since`, the orders created since
+    and those with a journal written since are checked.
     """
     if since:
         order_scope = (
@@ -48,60 +48,84 @@ def check_order_journals(*, since: datetime | None = None) -> Findings:
     else:
         order_scope = orphan_scope = ""
 
-    def legs_matching(kind: str, entry_type: str, wallet: str, amount: str) -> str:
+    def purchase_legs(entry_type: str, wallet: str, amount: str) -> str:
         return (
-            f"COUNT(*) FILTER (WHERE j.kind = %({kind})s AND e.type = %({entry_type})s AND e.wallet_id = {wallet} "
-            f"AND {sql_cents('e.amount')} = {sql_cents(amount)})"
+            f"COUNT(*) FILTER (WHERE j.kind = %(purchase_kind)s AND e.type = %({entry_type})s "
+            f"AND e.wallet_id = {wallet} AND {sql_cents('e.amount')} = {sql_cents(amount)})"
         )
 
-    payer_paid = legs_matching("purchase_kind", "purchase_type", "o.payer_wallet_id", "-o.total_amount")
-    merchant_paid = legs_matching("purchase_kind", "sale_type", "o.merchant_wallet_id", "o.total_amount - o.fee_amount")
-    fee_paid = legs_matching("purchase_kind", "fee_type", "%(platform_wallet)s", "o.fee_amount")
-    payer_refunded = legs_matching("refund_kind", "refund_type", "o.payer_wallet_id", "o.total_amount")
-    merchant_refunded = legs_matching(
-        "refund_kind", "sale_reversal_type", "o.merchant_wallet_id", "o.fee_amount - o.total_amount"
-    )
-    fee_refunded = legs_matching("refund_kind", "fee_reversal_type", "%(platform_wallet)s", "-o.fee_amount")
+    refund_categories = {
+        "payer": "e.type = %(refund_type)s AND e.wallet_id = o.payer_wallet_id",
+        "merchant": "e.type = %(sale_reversal_type)s AND e.wallet_id IN (o.merchant_wallet_id, %(receivables_wallet)s)",
+        "fee": "e.type = %(fee_reversal_type)s AND e.wallet_id = %(platform_wallet)s",
+    }
+
+    def refund_sum(category: str) -> str:
+        return f"COALESCE(SUM(e.amount) FILTER (WHERE j.kind = %(refund_kind)s AND {refund_categories[category]}), 0)"
+
+    known_refund_leg = " OR ".join(f"({condition})" for condition in refund_categories.values())
     sql = f"""
-        WITH scoped_orders AS (
+        WITH refunded AS (
+            SELECT order_id, COUNT(*) AS refunds, SUM(amount) AS amount, SUM(fee_amount) AS fee
+            FROM orders_refund
+            WHERE status = %(refund_succeeded)s AND kind = %(sale_refund)s
+            GROUP BY order_id
+        ),
+        scoped_orders AS (
             SELECT
-                o.id, o.total_amount, o.fee_amount,
+                o.id, o.status, o.total_amount, o.fee_amount,
                 CASE WHEN o.payment_method = %(gateway)s THEN %(clearing_wallet)s ELSE buyer_wallet.id END
                     AS payer_wallet_id,
                 merchant_wallet.id AS merchant_wallet_id,
                 CASE WHEN o.status IN (%(completed)s, %(refunded)s) THEN 1 ELSE 0 END AS paid,
-                CASE WHEN o.status = %(refunded)s THEN 1 ELSE 0 END AS refunded,
                 CASE WHEN o.total_amount > o.fee_amount THEN 1 ELSE 0 END AS has_share,
-                CASE WHEN o.fee_amount > 0 THEN 1 ELSE 0 END AS has_fee
+                CASE WHEN o.fee_amount > 0 THEN 1 ELSE 0 END AS has_fee,
+                COALESCE(r.refunds, 0) AS refunds,
+                COALESCE(r.amount, 0) AS refunded_amount,
+                COALESCE(r.fee, 0) AS refunded_fee
             FROM orders_order o
             LEFT JOIN wallets_wallet buyer_wallet
                 ON buyer_wallet.user_id = o.buyer_id AND buyer_wallet.kind = %(user_kind)s
             LEFT JOIN wallets_wallet merchant_wallet
                 ON merchant_wallet.user_id = o.merchant_id AND merchant_wallet.kind = %(user_kind)s
+            LEFT JOIN refunded r ON r.order_id = o.id
             {order_scope}
         ),
         counted AS (
             SELECT
-                o.id, o.paid, o.refunded, o.has_share, o.has_fee,
-                COUNT(e.id) AS legs,
+                o.id, o.status, o.total_amount, o.paid, o.has_share, o.has_fee,
+                o.refunds, o.refunded_amount, o.refunded_fee,
                 COUNT(*) FILTER (WHERE e.order_id IS DISTINCT FROM j.order_id) AS mislabelled,
-                {payer_paid} AS payer_paid,
-                {merchant_paid} AS merchant_paid,
-                {fee_paid} AS fee_paid,
-                {payer_refunded} AS payer_refunded,
-                {merchant_refunded} AS merchant_refunded,
-                {fee_refunded} AS fee_refunded
+                COUNT(DISTINCT j.id) FILTER (WHERE j.kind = %(purchase_kind)s) AS purchase_journals,
+                COUNT(DISTINCT j.id) FILTER (WHERE j.kind = %(refund_kind)s) AS refund_journals,
+                COUNT(DISTINCT j.id) FILTER (WHERE j.kind NOT IN (%(purchase_kind)s, %(refund_kind)s))
+                    AS other_journals,
+                COUNT(e.id) FILTER (WHERE j.kind = %(purchase_kind)s) AS purchase_legs,
+                {purchase_legs("purchase_type", "o.payer_wallet_id", "-o.total_amount")} AS payer_paid,
+                {purchase_legs("sale_type", "o.merchant_wallet_id", "o.total_amount - o.fee_amount")}
+                    AS merchant_paid,
+                {purchase_legs("fee_type", "%(platform_wallet)s", "o.fee_amount")} AS fee_paid,
+                COUNT(e.id) FILTER (WHERE j.kind = %(refund_kind)s AND NOT ({known_refund_leg})) AS stray_refund_legs,
+                {refund_sum("payer")} AS payer_refunded,
+                {refund_sum("merchant")} AS merchant_refunded,
+                {refund_sum("fee")} AS fee_refunded
             FROM scoped_orders o
             LEFT JOIN wallets_journal j ON j.order_id = o.id
             LEFT JOIN wallets_ledgerentry e ON e.journal_id = j.id
-            GROUP BY o.id, o.paid, o.refunded, o.has_share, o.has_fee
+            GROUP BY o.id, o.status, o.total_amount, o.paid, o.has_share, o.has_fee,
+                o.refunds, o.refunded_amount, o.refunded_fee
         )
         SELECT id AS offender_id FROM counted
-        WHERE mislabelled > 0
-            OR legs <> (paid + refunded) * (1 + has_share + has_fee)
+        WHERE mislabelled > 0 OR other_journals > 0
+            OR purchase_journals <> paid
+            OR purchase_legs <> paid * (1 + has_share + has_fee)
             OR payer_paid <> paid OR merchant_paid <> paid * has_share OR fee_paid <> paid * has_fee
-            OR payer_refunded <> refunded OR merchant_refunded <> refunded * has_share
-            OR fee_refunded <> refunded * has_fee
+            OR refund_journals <> refunds OR stray_refund_legs > 0 OR (refunds > 0 AND paid = 0)
+            OR {sql_cents("payer_refunded")} <> {sql_cents("refunded_amount")}
+            OR {sql_cents("merchant_refunded")} <> {sql_cents("refunded_fee - refunded_amount")}
+            OR {sql_cents("fee_refunded")} <> {sql_cents("-refunded_fee")}
+            OR (status = %(refunded)s AND {sql_cents("refunded_amount")} <> {sql_cents("total_amount")})
+            OR (status = %(completed)s AND refunds > 0)
         UNION
         SELECT j.order_id FROM wallets_journal j
         WHERE j.order_id IS NOT NULL {orphan_scope}
@@ -111,8 +135,11 @@ def check_order_journals(*, since: datetime | None = None) -> Findings:
         "completed": OrderStatus.COMPLETED,
         "refunded": OrderStatus.REFUNDED,
         "gateway": PaymentMethod.GATEWAY,
+        "refund_succeeded": RefundStatus.SUCCEEDED,
+        "sale_refund": RefundKind.SALE,
         "clearing_wallet": sql_uuid(SYSTEM_WALLET_IDS[WalletKind.GATEWAY_CLEARING]),
         "platform_wallet": sql_uuid(SYSTEM_WALLET_IDS[WalletKind.PLATFORM_REVENUE]),
+        "receivables_wallet": sql_uuid(SYSTEM_WALLET_IDS[WalletKind.RECEIVABLES]),
     }
     return offenders(sql=sql, since=since, params=params)
 
@@ -168,4 +195,27 @@ def check_stale_pending_orders(*, since: datetime | None = None) -> Findings:
     """
     return offenders(
         sql=sql, params={"pending": OrderStatus.PENDING, "now": sql_datetime(timezone.now() - STALE_PENDING_GRACE)}
+    )
+
+
+@check(
+    name="stale_pending_refunds",
+    entity="refund",
+    description=f"no refund is PENDING for more than {STALE_PENDING_GRACE // timedelta(minutes=1)} minutes "
+    "(settle them: reconcile --gateway --fix)",
+    windowed=False,
+)
+def check_stale_pending_refunds(*, since: datetime | None = None) -> Findings:
+    """Refunds still PENDING STALE_PENDING_GRACE after they were asked for: Stripe's answer never arrived here.
+
+    `reconcile --gateway --fix` settles them from what Stripe holds.
+    """
+    sql = """
+        SELECT id AS offender_id
+        FROM orders_refund
+        WHERE status = %(pending)s AND created_at <= %(before)s
+    """
+    return offenders(
+        sql=sql,
+        params={"pending": RefundStatus.PENDING, "before": sql_datetime(timezone.now() - STALE_PENDING_GRACE)},
     )

@@ -23,6 +23,7 @@ CHECK_NAMES = [
     "order_journals",
     "product_stock",
     "stale_pending_orders",
+    "stale_pending_refunds",
 ]
 
 # Migration wallets 0003's triggers, which reject UPDATE and DELETE on the ledger.

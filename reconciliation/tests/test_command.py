@@ -58,7 +58,7 @@ class TestCleanBooks:
         code, out, _ = reconcile("-v", "0")
 
         assert code == 0
-        assert "Clean: 8 checks passed" in out
+        assert "Clean: 9 checks passed" in out
         for name in CHECK_NAMES:
             assert name in out
 
@@ -141,6 +141,7 @@ class TestJsonSchema:
             "ledger_entry",
             "order",
             "product",
+            "refund",
         }
 
     def test_with_discrepancies_stdout_is_still_one_json_document(self, shop):
@@ -264,7 +265,7 @@ class TestPlantedDiscrepancies:
         assert f"product: {shop['product'].id}" in out
         assert "1 discrepancies" in out
         assert "ADJUSTMENT" in out
-        assert "1 discrepancies in 1 of 8 checks" in err
+        assert "1 discrepancies in 1 of 9 checks" in err
 
 
 @pytest.mark.django_db
@@ -319,8 +320,8 @@ class TestProgress:
         _, _, err = reconcile()
 
         lines = err.splitlines()
-        assert lines[0].startswith("reconcile [1/8] wallet_balances: ok (")
-        assert lines[7].startswith("reconcile [8/8] stale_pending_orders: ok (")
+        assert lines[0].startswith("reconcile [1/9] wallet_balances: ok (")
+        assert lines[8].startswith("reconcile [9/9] stale_pending_refunds: ok (")
 
     def test_a_progress_bar_on_a_terminal(self, shop):
         terminal = self.Terminal()
@@ -328,7 +329,7 @@ class TestProgress:
         code, _, err = reconcile(stderr=terminal)
 
         assert code == 0
-        assert "8/8" in err
+        assert "9/9" in err
         assert "check" in err
         assert "reconcile [" not in err
 

@@ -92,7 +92,7 @@ def test_a_run_the_gateway_cannot_finish_is_not_recorded(stripe_settings, shop):
 
     assert not ReconciliationRun.objects.exists()
     # Every database check finished before the gateway check was tried.
-    assert progress.calls[-1] == ("started", "gateway_payments", len(CHECK_NAMES) + 1, len(CHECK_NAMES) + 1)
+    assert progress.calls[-1] == ("started", "gateway_payments", len(CHECK_NAMES) + 1, len(CHECK_NAMES) + 2)
 
 
 def test_the_command_records_through_the_service_only(shop, monkeypatch):

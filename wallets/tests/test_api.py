@@ -162,6 +162,20 @@ def test_deposit_maximum_follows_the_setting(client, user, settings):
         '{"amount": [10]}',
         '{"amount": {"value": 10}}',
         '{"amount": 100000000000000.00}',
+        # Python's Decimal() reads all of these; the API takes ASCII digits and one "." only.
+        '{"amount": "\u0661\u0662"}',  # Arabic-Indic 12
+        '{"amount": "\uff11\uff12"}',  # fullwidth 12
+        '{"amount": "1_000"}',
+        '{"amount": " 5 "}',
+        '{"amount": "+5"}',
+        '{"amount": "5."}',
+        '{"amount": ".5"}',
+        '{"amount": "1e3"}',
+        '{"amount": 1e3}',
+        '{"amount": 1E+2}',
+        '{"amount": "10.500"}',
+        '{"amount": 10.500}',
+        '{"amount": "0x10"}',
         "{}",
         '{"description": "no amount"}',
         "[]",

@@ -95,9 +95,10 @@ def test_a_refund_refused_by_the_service_is_an_error_message(operator_client, or
     assert OrderStatusChange.objects.filter(order=order, to_status=OrderStatus.REFUNDED).count() == 1
 
 
-def test_staff_without_the_change_permission_get_no_refund_action(order):
+@pytest.mark.parametrize("codenames", [["view_order"], ["view_order", "change_order"]], ids=["view", "view-and-change"])
+def test_staff_without_the_refund_permission_get_no_refund_action(order, codenames):
     viewer = UserFactory(is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_order"))
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
     client = Client()
     client.force_login(viewer)
 
@@ -107,6 +108,18 @@ def test_staff_without_the_change_permission_get_no_refund_action(order):
     assert listing.status_code == 200
     assert b"refund_orders" not in listing.content
     assert Order.objects.get(id=order.id).status == OrderStatus.COMPLETED
+
+
+def test_an_operator_holding_the_refund_permission_refunds_from_the_admin(order):
+    refunder = UserFactory(is_staff=True)
+    refunder.user_permissions.add(*Permission.objects.filter(codename__in=["view_order", "refund_order"]))
+    client = Client()
+    client.force_login(refunder)
+
+    assert b"refund_orders" in client.get(ORDERS).content
+    client.post(ORDERS, {"action": "refund_orders", "_selected_action": [str(order.id)]}, follow=True)
+
+    assert Order.objects.get(id=order.id).status == OrderStatus.REFUNDED
 
 
 # --- webhook inbox ------------------------------------------------------------------

@@ -542,3 +542,19 @@ def test_an_unknown_uuid_order_is_404_not_500(world):
     response = world["client"](world["victim"]).get(f"{API}/orders/{uuid.uuid4()}")
 
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+# --- forwarded headers without a proxy in front ---------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_client_cannot_claim_https_with_x_forwarded_proto_when_no_proxy_is_trusted(client, settings):
+    # What settings.py derives from NUM_PROXIES=0 (test_settings checks the derivation).
+    settings.SECURE_PROXY_SSL_HEADER = None
+    settings.SECURE_SSL_REDIRECT = True
+
+    response = client.get("/api/v1/products", HTTP_X_FORWARDED_PROTO="https")
+
+    # Still plain http to the app: redirected to https, not served as if secure.
+    assert response.status_code == 301
+    assert response["Location"].startswith("https://")

@@ -224,7 +224,10 @@ class LedgerMachine(RuleBasedStateMachine):
             # What the payment_intent.succeeded webhook does once Stripe took the money.
             assert confirm_payment_intent(payment_intent_id=order.payment_intent_id) == "succeeded"
             order_complete_card_payment(
-                order_id=order.id, amount_minor=to_minor_units(order.total_amount), currency=order.currency
+                order_id=order.id,
+                payment_intent_id=order.payment_intent_id,
+                amount_minor=to_minor_units(order.total_amount),
+                currency=order.currency,
             )
             self.model.balances[self._index_of(order.merchant_id)] += order.total_amount - order.fee_amount
             self.model.orders[str(order.id)] = OrderStatus.COMPLETED

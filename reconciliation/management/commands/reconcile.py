@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from core import gateway
 from reconciliation.checks.base import Check
-from reconciliation.services import CheckReport, Reconciliation, reconciliation_run
+from reconciliation.services import CheckReport, Reconciliation, reconciliation_run, refunds_settle
 
 # Bumped when a key of the --json document changes meaning or goes away.
 JSON_SCHEMA_VERSION = 1
@@ -84,7 +84,8 @@ class Command(BaseCommand):
     help = (
         "Check that the books balance: wallet balances against their entries, zero-sum journals, balance "
         "chains, orders against their journals, stock against live orders, stale pending orders, and with "
-        "--gateway the card payments in Stripe. Read-only (it records the run, nothing else). "
+        "--gateway the card payments in Stripe. Read-only (it records the run, nothing else), except that "
+        "--gateway --fix first settles refunds left pending. "
         "Exit code 0 clean, 1 discrepancies, 2 could not complete."
     )
 
@@ -104,17 +105,34 @@ class Command(BaseCommand):
             "calls per card order; combine with --since on a large history).",
         )
         parser.add_argument(
+            "--fix",
+            action="store_true",
+            help="With --gateway: first settle every refund left PENDING (its Stripe answer never arrived) from "
+            "what Stripe holds, then check. Safe to repeat; changes nothing else.",
+        )
+        parser.add_argument(
             "--json",
             action="store_true",
             dest="as_json",
-            help="Print one JSON document (schema in the README) on stdout instead of the report.",
+            help="Print one JSON document (docs/operations.md, Reconciliation) on stdout instead of the report.",
         )
 
-    def handle(self, *args, since: datetime | None, with_gateway: bool, as_json: bool, verbosity: int, **options):
+    def handle(
+        self, *args, since: datetime | None, with_gateway: bool, fix: bool, as_json: bool, verbosity: int, **options
+    ):
+        if fix and not with_gateway:
+            raise CommandError("--fix settles refunds from Stripe: it needs --gateway.", returncode=EXIT_INCOMPLETE)
         if with_gateway and not gateway.gateway_is_configured():
             raise CommandError(
                 "--gateway needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET.", returncode=EXIT_INCOMPLETE
             )
+        if fix:
+            settled = refunds_settle()
+            if not as_json and settled.pending:
+                self.stderr.write(
+                    f"Settled {settled.pending} pending refund(s): {settled.succeeded} succeeded, {settled.failed} "
+                    f"failed, {len(settled.still_pending)} still pending."
+                )
         progress = _Progress(self.stderr, quiet=verbosity == 0)
         try:
             reconciliation = reconciliation_run(since=since, with_gateway=with_gateway, progress=progress)
@@ -171,7 +189,7 @@ class Command(BaseCommand):
 
 
 def _document(reconciliation: Reconciliation) -> dict[str, Any]:
-    """Return the `--json` document of a run (schema in the README); the text report is drawn from it too."""
+    """Return the `--json` document of a run (docs/operations.md); the text report is drawn from it too."""
     run = reconciliation.run
     return {
         "schema_version": JSON_SCHEMA_VERSION,

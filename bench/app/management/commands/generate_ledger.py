@@ -8,7 +8,7 @@ services would need. The result is what the services would have written:
   DEPOSIT journal first;
 - WALLET orders in blocks of ten, the first of each block refunded: a PURCHASE
   journal (buyer PURCHASE -total, merchant SALE +total-fee, platform FEE +fee,
-  fee = 2.5 %) per order and a REFUND journal reversing it;
+  fee = 2.5 %) per order and a REFUND journal reversing it, with its refund row;
 - per user wallet, entries numbered 1, 2, 3 … with an unbroken
   balance_before/balance_after chain (window functions), wallets holding their
   final balance and entry count, never below zero;
@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Role
-from orders.models import OrderStatus, PaymentMethod
+from orders.models import OrderStatus, PaymentMethod, RefundKind, RefundStatus, StatusChangeSource
 from reconciliation.checks.base import LEDGER_PARAMS
 from wallets.models import SYSTEM_WALLET_IDS, LedgerEntry, WalletKind
 
@@ -160,6 +160,9 @@ def _params(plan: Plan, *, salt: str, days: int) -> dict:
         "completed": OrderStatus.COMPLETED,
         "refunded": OrderStatus.REFUNDED,
         "wallet_method": PaymentMethod.WALLET,
+        "sale_refund": RefundKind.SALE,
+        "refund_succeeded": RefundStatus.SUCCEEDED,
+        "refund_source": StatusChangeSource.API,
     }
 
 
@@ -282,6 +285,15 @@ SELECT id, buyer_user_id, merchant_user_id, {_ID.format(what="product", number="
 FROM generated_order
 """
 
+_REFUND_ROWS = f"""
+INSERT INTO orders_refund
+    (id, order_id, kind, amount, fee_amount, status, reason, source, actor_id, gateway_refund_id, failure_reason,
+     created_at, settled_at)
+SELECT {_ID.format(what="refund", number="refund_no")}, id, %(sale_refund)s, total, fee, %(refund_succeeded)s, '',
+       %(refund_source)s, NULL, NULL, '', {_AT.format(number="refund_no")}, {_AT.format(number="refund_no")}
+FROM generated_order WHERE refund_no IS NOT NULL
+"""
+
 _JOURNALS = f"""
 INSERT INTO wallets_journal (id, kind, description, order_id, created_by_id, created_at)
 SELECT {_ID.format(what="journal", number="journal_no")}, kind, '', order_id, NULL, {_AT.format(number="journal_no")}
@@ -309,6 +321,7 @@ _STEPS = (
     ("wallets", _WALLETS),
     ("products", _PRODUCTS),
     ("orders", _ORDER_ROWS),
+    ("refunds", _REFUND_ROWS),
     ("journals", _JOURNALS),
     ("entries", _ENTRIES),
 )

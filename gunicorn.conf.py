@@ -1,0 +1,33 @@
+"""How the API is served, everywhere: `make run`, the Procfile, the Dockerfile and compose.
+
+gunicorn reads this file from the working directory (the repository root).
+Every value can be overridden from the environment.
+
+Threaded workers (gthread): a request that waits on Stripe holds one thread of
+its worker, not the worker, and `core.gateway` lets only a few wait at once
+(GATEWAY_MAX_CONCURRENT_CALLS per process), so a stalled gateway leaves every
+other request its threads. Each thread keeps its own database connection:
+workers x threads is the number of PostgreSQL connections one host uses.
+"""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "8"))
+# Above the worst case of a Stripe call (about 15 s, core/gateway.py), so a slow
+# gateway is answered with a 502 instead of a killed worker.
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+
+# One access line per request, the application's own (JSON, with the request id:
+# core/middleware.py); gunicorn's would repeat it in another format.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/), so
+# two servers on one host under one user would take each other's. Nothing here uses it.
+control_socket_disable = True
