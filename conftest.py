@@ -10,9 +10,24 @@ from accounts.tests.factories import MerchantFactory, UserFactory
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # Each test starts with an empty cache (the test database is fresh too).
-    cache.clear()
+    # Each test starts with an empty cache (the test database is fresh too). Only this
+    # suite's keys (CACHE_KEY_PREFIX): the Redis database may be shared with other work.
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _static_files_as_found(settings):
+    # Pages link static files by their plain names, as the test servers (live_server)
+    # serve them from the apps: never by the hashed names of a manifest that a
+    # `make run` (collectstatic) may have left in STATIC_ROOT.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture

@@ -8,12 +8,11 @@ from django.db.models import Count, F, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.money import MoneySum
 from orders.models import Order, OrderStatus, PaymentMethod, WebhookEvent, WebhookOutcome
 from reconciliation.models import ReconciliationRun
 from reconciliation.selectors import reconciliation_run_latest
 from wallets.models import Wallet, WalletKind
-
-ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ def operator_dashboard() -> OperatorDashboard:
     """Return what a payments operator checks first: today's sales and what needs attention."""
     # A sale is an order paid today and not refunded since (so the figure is money kept).
     sales = Order.objects.filter(status=OrderStatus.COMPLETED, created_at__gte=_start_of_today()).aggregate(
-        count=Count("id"), volume=Coalesce(Sum("total_amount"), ZERO)
+        count=Count("id"), volume=MoneySum("total_amount")
     )
     return OperatorDashboard(
         sales_today_count=sales["count"],
@@ -66,8 +65,8 @@ def merchant_summary(*, merchant) -> MerchantSummary:
         merchant=merchant, status=OrderStatus.COMPLETED, created_at__gte=month_start
     ).aggregate(
         units=Coalesce(Sum("quantity"), 0),
-        revenue=Coalesce(Sum("total_amount"), ZERO),
-        net=Coalesce(Sum(F("total_amount") - F("fee_amount")), ZERO),
+        revenue=MoneySum("total_amount"),
+        net=MoneySum(F("total_amount") - F("fee_amount")),
     )
     wallet = Wallet.objects.only("balance", "currency").get(user=merchant, kind=WalletKind.USER)
     return MerchantSummary(

@@ -9,6 +9,8 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import models
+from django.db.models import Sum, Value
+from django.db.models.functions import Coalesce
 from rest_framework import serializers
 
 CENT = Decimal("0.01")
@@ -84,3 +86,22 @@ class MoneyAmountField(serializers.DecimalField):
         if not _MONEY_TEXT.fullmatch(text):
             self.fail("invalid")
         return super().to_internal_value(text)
+
+
+class MoneySum(Coalesce):
+    """Sum amounts in the database as money: 0.00 over no rows, a Decimal to the cent on every backend.
+
+    SQLite adds decimals as floating point and Django hands the sum back with 15
+    significant digits ("59.9700000000000"); this rounds it to the cent after
+    the backend's own conversion, exactly as the ledger rounds.
+    """
+
+    def __init__(self, expression):
+        super().__init__(Sum(expression), Value(Decimal("0.00")), output_field=MoneyField())
+
+    def get_db_converters(self, connection):
+        return [*super().get_db_converters(connection), _to_cents]
+
+
+def _to_cents(value, expression, connection):
+    return quantize(Decimal(value))

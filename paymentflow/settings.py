@@ -133,7 +133,16 @@ if REDIS_URL:
     }
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Embedded default: one cache for every process on the machine, in the database
+    # (core/cache.py; `migrate` creates its table).
+    CACHES = {
+        "default": {
+            "BACKEND": "core.cache.SharedDatabaseCache",
+            "LOCATION": "paymentflow_cache",
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="paymentflow"),
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

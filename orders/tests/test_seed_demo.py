@@ -9,7 +9,7 @@ from django.core.management import call_command
 from accounts.models import Role, User
 from accounts.services import user_authenticate
 from catalog.models import Product
-from orders.management.commands.seed_demo import MERCHANT_EMAIL
+from orders.management.commands.seed_demo import MERCHANT_EMAIL, OPERATOR_EMAIL
 from orders.models import Order, OrderStatus
 from wallets.models import LedgerEntry
 
@@ -70,3 +70,29 @@ def test_dry_run_creates_nothing():
     assert "Dry run" in out
     assert "300 orders" in out
     assert not User.objects.exists()
+
+
+def test_an_operator_is_created_for_the_back_office_and_its_login_printed(client):
+    out = seed("--orders", "0", "--buyers", "1", "--password", "demo-password-123")
+
+    assert f"operator  {OPERATOR_EMAIL}  demo-password-123" in out
+    operator = User.objects.get(email=OPERATOR_EMAIL)
+    assert operator.is_operator
+    assert client.login(email=OPERATOR_EMAIL, password="demo-password-123")
+    assert client.get("/admin/").status_code == 200
+
+
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stderr", "drawn"), [(Terminal, True), (StringIO, False)], ids=["terminal", "piped"])
+def test_a_progress_bar_on_a_terminal_only(stderr, drawn):
+    err = stderr()
+
+    call_command("seed_demo", "--orders", "5", "--buyers", "1", stdout=StringIO(), stderr=err)
+
+    assert Order.objects.count() == 5
+    assert ("/5 [" in err.getvalue()) is drawn
+    assert drawn or err.getvalue() == ""

@@ -1,10 +1,18 @@
 """`make run` serves from embedded SQLite: the money paths must work there too, not only on PostgreSQL."""
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
+
+import pytest
+import requests
+
+from paymentflow.tests.servers import API, gunicorn
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -36,9 +44,20 @@ SCENARIO = textwrap.dedent(
     order = post("/orders", {"productId": product["id"], "paymentMethod": "WALLET", "quantity": 3}, b)
     assert order["totalAmount"] == "59.97", order
     post(f"/orders/{order['id']}/refund", {}, m)
+    for _ in range(3):
+        post("/orders", {"productId": product["id"], "paymentMethod": "WALLET", "quantity": 1}, b)
     wallet = client.get(api + "/wallet", HTTP_AUTHORIZATION=f"Bearer {b}").json()
-    assert wallet["balance"] == "99.20", wallet
+    assert wallet["balance"] == "39.23", wallet
     call_command("reconcile", verbosity=0)
+
+    # The dashboards' money is Decimal to the cent, though SQLite sums decimals as floats.
+    from accounts.models import User
+    from backoffice.selectors import merchant_summary, operator_dashboard
+
+    summary = merchant_summary(merchant=User.objects.get(email="shop@example.com"))
+    dashboard = operator_dashboard()
+    for amount in (summary.revenue, summary.net_revenue, summary.balance, dashboard.sales_today_volume):
+        assert str(amount) == f"{amount:.2f}", amount
     print("embedded scenario ok")
     """
 )
@@ -68,3 +87,94 @@ def test_wallet_purchase_and_refund_work_on_embedded_sqlite(tmp_path):
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "embedded scenario ok" in result.stdout
+
+
+# --- several workers on one machine: what `make run` serves ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def embedded_server(tmp_path_factory):
+    """gunicorn (2 workers) on a fresh embedded SQLite database, no Redis: `make run`'s setup."""
+    tmp = tmp_path_factory.mktemp("embedded")
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "DJANGO_SECRET_KEY": "embedded-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "AUTH_THROTTLE_RATE": "10/min",
+        "WEB_CONCURRENCY": "2",
+        "WEB_THREADS": "4",
+    }
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    subprocess.run(  # noqa: S603
+        [*manage, "migrate", "--no-input", "-v", "0"],
+        env={"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "paymentflow.settings", **env},
+        check=True,
+        cwd=BASE_DIR,
+    )
+    with gunicorn(env=env, log_path=tmp / "gunicorn.log") as server:
+        yield server
+
+
+# Registrations made from this test's address: they draw on the login limit's budget too.
+_registered: list[str] = []
+
+
+def _register(server, email: str, **fields) -> str:
+    body = {"email": email, "password": "embedded-pass-1234", **fields}
+    response = requests.post(f"{server.url}{API}/auth/register", json=body, timeout=10)
+    _registered.append(email)
+    assert response.status_code == 201, response.text
+    return response.json()["accessToken"]
+
+
+def test_with_several_workers_every_next_read_shows_a_product_change(embedded_server):
+    token = _register(embedded_server, "seller@example.com", role="MERCHANT")
+    headers = {"Authorization": f"Bearer {token}"}
+    product = requests.post(
+        f"{embedded_server.url}{API}/products",
+        json={"name": "Guide", "price": "10.00", "availableUnits": 5},
+        headers=headers,
+        timeout=10,
+    ).json()
+    detail = f"{embedded_server.url}{API}/products/{product['id']}"
+    # Every worker has the product cached (a new connection each time: spread over both).
+    assert {requests.get(detail, timeout=10).json()["price"] for _ in range(20)} == {"10.00"}
+
+    assert requests.patch(detail, json={"price": "12.00"}, headers=headers, timeout=10).status_code == 200
+
+    assert [requests.get(detail, timeout=10).json()["price"] for _ in range(20)] == ["12.00"] * 20
+
+
+def test_with_several_workers_the_login_limit_holds_under_concurrency(embedded_server):
+    _register(embedded_server, "victim@example.com")
+    barrier = threading.Barrier(60)
+    statuses: list[int] = []
+
+    def wrong_login():
+        barrier.wait(timeout=30)
+        response = requests.post(
+            f"{embedded_server.url}{API}/auth/login",
+            json={"email": "victim@example.com", "password": "not-the-password"},
+            headers={"X-Forwarded-For": "198.51.100.1"},  # not trusted: every attempt is this test's address
+            timeout=60,
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=wrong_login) for _ in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+
+    assert len(statuses) == 60
+    assert set(statuses) <= {401, 429}
+    # 10 per minute from this address, the registrations of this module included: no more got through.
+    assert statuses.count(401) == 10 - len(_registered)
+
+
+def test_one_access_line_per_request(embedded_server):
+    requests.get(f"{embedded_server.url}{API}/health", headers={"X-Request-ID": "one-line-please"}, timeout=10)
+    time.sleep(0.5)
+
+    lines = [line for line in embedded_server.log().splitlines() if "one-line-please" in line]
+    assert len(lines) == 1, lines
+    assert json.loads(lines[0])["logger"] == "paymentflow.request"

@@ -85,12 +85,12 @@ def test_debug_runs_on_a_development_key():
     assert dump(DJANGO_DEBUG="true")["debug"] is True
 
 
-def test_without_urls_it_uses_sqlite_immediate_and_locmem():
+def test_without_urls_it_uses_sqlite_immediate_and_a_cache_every_process_shares():
     values = dump(DJANGO_SECRET_KEY="k" * 50)
 
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["options"]["transaction_mode"] == "IMMEDIATE"
-    assert values["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert values["cache"] == "core.cache.SharedDatabaseCache"
 
 
 def test_with_urls_it_uses_postgresql_and_redis():

@@ -9,11 +9,11 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from rest_framework import status
 
 from core import gateway
-from core.money import to_minor_units
+from core.money import MoneySum, to_minor_units
 from orders.models import Order, OrderStatus, PaymentMethod, Refund, RefundStatus, WebhookEvent, WebhookOutcome
 from reconciliation.checks.base import EXAMPLE_LIMIT, Findings, check
 
@@ -66,7 +66,7 @@ def _refunded_by_order(order_ids: list) -> dict:
     sums = (
         Refund.objects.filter(order_id__in=order_ids, status=RefundStatus.SUCCEEDED)
         .values("order_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
     )
     return {row["order_id"]: to_minor_units(row["total"]) for row in sums}
 

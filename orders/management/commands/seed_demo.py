@@ -18,12 +18,16 @@ from django.db import transaction
 
 from accounts.models import Role, User
 from catalog.services import product_create
+from core.progress import progress_bar
 from orders.models import PaymentMethod
 from orders.services import order_purchase, order_refund
 from wallets.services import wallet_deposit, wallet_withdraw
 
 DEMO_DOMAIN = "demo.paymentflow.test"
 MERCHANT_EMAIL = f"merchant@{DEMO_DOMAIN}"
+# An operator for /admin/ (staff and superuser, as `createsuperuser` makes one), so the
+# back office can be tried without an interactive prompt.
+OPERATOR_EMAIL = f"operator@{DEMO_DOMAIN}"
 PRODUCTS = (
     ("Field notes (PDF)", Decimal("4.99")),
     ("Stock photo pack", Decimal("12.00")),
@@ -37,8 +41,8 @@ REFUND_SHARE = 0.2
 
 class Command(BaseCommand):
     help = (
-        "Create demo data through the services: a merchant, buyers, products and a few hundred wallet orders "
-        "(about one in five refunded), and print the logins. Running it again changes nothing."
+        "Create demo data through the services: an operator, a merchant, buyers, products and a few hundred "
+        "wallet orders (about one in five refunded), and print the logins. Running it again changes nothing."
     )
 
     def add_arguments(self, parser):
@@ -59,24 +63,36 @@ class Command(BaseCommand):
                 f"first run, or set a new one with `manage.py changepassword {MERCHANT_EMAIL}`."
             )
             return
-        plan = f"1 merchant, {buyers} buyers, {len(PRODUCTS)} products, {orders} orders"
+        plan = f"1 operator, 1 merchant, {buyers} buyers, {len(PRODUCTS)} products, {orders} orders"
         if dry_run:
             self.stdout.write(f"Dry run: would create {plan} ({MERCHANT_EMAIL}, buyer1@{DEMO_DOMAIN} …).")
             return
 
         password = password or secrets.token_urlsafe(12)
-        with transaction.atomic():
-            merchant, customers, refunded = self._seed(buyers=buyers, orders=orders, password=password, seed=seed)
+        progress = progress_bar(self.stderr, total=orders, unit="order", enabled=options["verbosity"] > 0)
+        with transaction.atomic(), progress:
+            merchant, customers, refunded = self._seed(
+                buyers=buyers, orders=orders, password=password, seed=seed, progress=progress
+            )
         self.stdout.write(self.style.SUCCESS(f"Created {plan} ({refunded} refunded)."))
-        self.stdout.write("Log in with POST /api/v1/auth/login (every account has the same password):")
-        self.stdout.write(f"  merchant  {merchant.email}  {password}")
+        self.stdout.write("Every account has the same password:")
+        self.stdout.write(f"  operator  {OPERATOR_EMAIL}  {password}   (/admin/)")
+        self.stdout.write(f"  merchant  {merchant.email}  {password}   (/merchant/ and POST /api/v1/auth/login)")
         for customer in customers:
             self.stdout.write(f"  buyer     {customer.email}  {password}")
 
-    def _seed(self, *, buyers: int, orders: int, password: str, seed: int) -> tuple[User, list[User], int]:
+    def _seed(self, *, buyers: int, orders: int, password: str, seed: int, progress) -> tuple[User, list[User], int]:
         rng = random.Random(seed)  # noqa: S311 (demo data, not security)
         # bcrypt is slow on purpose: hash the shared password once.
         hashed = make_password(password)
+        User.objects.create(
+            email=OPERATOR_EMAIL,
+            password=hashed,
+            is_staff=True,
+            is_superuser=True,
+            first_name="Demo",
+            last_name="Operator",
+        )
         merchant = User.objects.create(
             email=MERCHANT_EMAIL, password=hashed, role=Role.MERCHANT, first_name="Demo", last_name="Merchant"
         )
@@ -117,6 +133,7 @@ class Command(BaseCommand):
             if rng.random() < REFUND_SHARE:
                 order_refund(order_id=order.id, actor=merchant, reason="Demo refund")
                 refunded += 1
+            progress.update(1)
         for customer in customers:
             wallet_withdraw(user=customer, amount=Decimal("25.00"), description="Demo withdrawal")
         return merchant, customers, refunded

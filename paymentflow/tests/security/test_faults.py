@@ -12,18 +12,14 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from copy import deepcopy
 from decimal import Decimal
 from io import StringIO
-from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from rest_framework.test import APIClient
@@ -37,18 +33,12 @@ from core.models import IdempotencyKey
 from orders import locks
 from orders.models import Order, OrderStatus
 from orders.services import purchase
+from paymentflow.tests.servers import database_environment, free_port, gunicorn
 from wallets.models import Journal, LedgerEntry, Wallet
 from wallets.tests.factories import fund_wallet
 
-BASE_DIR = Path(__file__).resolve().parents[3]
 API = "/api/v1"
 D = Decimal
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class JsonClient(APIClient):
@@ -347,69 +337,22 @@ LOCK_TIMEOUT_SECONDS = 4
 
 
 @pytest.fixture
-def gunicorn(transactional_db, tmp_path):
+def gunicorn_pausing(transactional_db, tmp_path):
     """Serve the test database from gunicorn (2 workers) through `pausing_wsgi`; yield its base URL."""
-    database = settings.DATABASES["default"]
-    password = f":{database['PASSWORD']}" if database["PASSWORD"] else ""
-    port = free_port()
     env = {
-        "PATH": os.environ["PATH"],
-        "DATABASE_URL": f"postgres://{database['USER']}{password}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-        "REDIS_URL": os.environ.get("REDIS_URL", ""),
-        "CACHE_KEY_PREFIX": "paymentflow-test",
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        **database_environment(),
+        "WEB_CONCURRENCY": "2",
+        "WEB_TIMEOUT": "120",
         "IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": str(LOCK_TIMEOUT_SECONDS),
         "PAUSE_FILE": str(tmp_path / "paused"),
     }
-    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 (closed below, after the process)
-    process = subprocess.Popen(  # noqa: S603 (our interpreter, our app, loopback)
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "paymentflow.tests.security.pausing_wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--timeout",
-            "120",
-            # Its default control socket lives in $HOME, shared with any other gunicorn on the machine.
-            "--no-control-socket",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            try:
-                with urllib.request.urlopen(f"{base_url}{API}/health", timeout=2):  # noqa: S310 (loopback)
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
-                time.sleep(0.2)
-        yield base_url, tmp_path / "paused"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    app = "paymentflow.tests.security.pausing_wsgi:application"
+    with gunicorn(env=env, log_path=tmp_path / "gunicorn.log", app=app) as server:
+        yield server.url, tmp_path / "paused"
 
 
-def test_worker_killed_mid_request_the_retry_completes_exactly_once(gunicorn):
-    base_url, pause_file = gunicorn
+def test_worker_killed_mid_request_the_retry_completes_exactly_once(gunicorn_pausing):
+    base_url, pause_file = gunicorn_pausing
     user = UserFactory()
     url = f"{base_url}{API}/wallet/deposit"
     headers = {"Authorization": f"Bearer {token_pair_for(user=user).access}", "Idempotency-Key": "deposit-7"}

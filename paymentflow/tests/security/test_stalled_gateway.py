@@ -8,19 +8,14 @@ refund answered 502 here and made at Stripe anyway.
 """
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 import requests
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from accounts.services import token_pair_for
@@ -34,7 +29,8 @@ from orders.models import Order, OrderStatus, PaymentMethod, RefundStatus, Statu
 from orders.services import order_purchase, order_refund
 from orders.services.card import order_complete_card_payment, order_fail
 from orders.tests.test_card import post_event, signed_event, succeeded_intent
-from paymentflow.tests.security.test_faults import BASE_DIR, assert_reconcile_clean, free_port
+from paymentflow.tests.security.test_faults import assert_reconcile_clean
+from paymentflow.tests.servers import database_environment, gunicorn
 from reconciliation import services as reconciliation_services
 from wallets.models import SYSTEM_WALLET_IDS, Journal, LedgerEntry, Wallet, WalletKind
 from wallets.services import wallet_withdraw
@@ -256,51 +252,17 @@ def _funded_buyer():
 @pytest.fixture
 def served(transactional_db, stripe_settings, tmp_path):
     """Serve the test database as production does (gunicorn.conf.py: 2 workers x 8 threads); yield its URL."""
-    database = settings.DATABASES["default"]
-    password = f":{database['PASSWORD']}" if database["PASSWORD"] else ""
-    port = free_port()
     env = {
-        "PATH": os.environ["PATH"],
-        "PORT": str(port),
+        **database_environment(),
         "WEB_CONCURRENCY": "2",
         "WEB_THREADS": "8",
         "GATEWAY_MAX_CONCURRENT_CALLS": "4",
-        "DATABASE_URL": f"postgres://{database['USER']}{password}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-        "REDIS_URL": os.environ.get("REDIS_URL", ""),
-        "CACHE_KEY_PREFIX": "paymentflow-test",
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "STRIPE_SECRET_KEY": stripe_settings.STRIPE_SECRET_KEY,
         "STRIPE_WEBHOOK_SECRET": stripe_settings.STRIPE_WEBHOOK_SECRET,
         "STRIPE_API_BASE": stripe_settings.STRIPE_API_BASE,
     }
-    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 (closed below, after the process)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "paymentflow.wsgi"], cwd=BASE_DIR, env=env, stdout=log, stderr=log
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            try:
-                with urllib.request.urlopen(f"{base_url}{API}/health", timeout=2):  # noqa: S310 (loopback)
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
-                time.sleep(0.2)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with gunicorn(env=env, log_path=tmp_path / "gunicorn.log") as server:
+        yield server.url
 
 
 def test_with_stripe_frozen_and_eight_card_orders_in_flight_the_rest_is_answered_at_once(served, localstripe_server):

@@ -14,9 +14,9 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from tqdm import tqdm
 
 from core import gateway
+from core.progress import progress_bar
 from reconciliation.checks.base import Check
 from reconciliation.services import CheckReport, Reconciliation, reconciliation_run, refunds_settle
 
@@ -40,40 +40,20 @@ def parse_since(value: str) -> datetime:
     return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 
-class _RawWriter:
-    """Let tqdm redraw its bar through an OutputWrapper, which would end every write with a newline."""
-
-    def __init__(self, wrapper: OutputWrapper):
-        self._wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self._wrapper.write(text, ending="")
-
-    def flush(self) -> None:
-        self._wrapper.flush()
-
-
 class _Progress:
-    """A tqdm bar on a terminal; one plain line per finished check otherwise (cron mail, pipes, CI logs)."""
+    """A plain bar of the checks on a terminal; nothing when piped or printing JSON (the report has the times)."""
 
-    def __init__(self, stream: OutputWrapper, *, quiet: bool):
-        self._stream, self._quiet = stream, quiet
+    def __init__(self, stream: OutputWrapper, *, enabled: bool):
+        self._stream, self._enabled = stream, enabled
         self._bar = None
 
     def started(self, check: Check, *, index: int, total: int) -> None:
-        if self._bar is None and not self._quiet and self._stream.isatty():
-            # A redraw per check: there are only a handful.
-            self._bar = tqdm(total=total, file=_RawWriter(self._stream), unit="check", leave=False, mininterval=0)
-        if self._bar is not None:
-            self._bar.set_description(check.name)
+        if self._bar is None:
+            self._bar = progress_bar(self._stream, total=total, unit="check", enabled=self._enabled, every_step=True)
+        self._bar.set_description(check.name)
 
     def finished(self, report: CheckReport, *, index: int, total: int) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
-        elif not self._quiet:
-            result = report.result
-            outcome = "ok" if result.ok else f"{result.count} discrepancies"
-            self._stream.write(f"reconcile [{index}/{total}] {result.name}: {outcome} ({report.seconds:.2f} s)")
+        self._bar.update(1)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -133,7 +113,7 @@ class Command(BaseCommand):
                     f"Settled {settled.pending} pending refund(s): {settled.succeeded} succeeded, {settled.failed} "
                     f"failed, {len(settled.still_pending)} still pending."
                 )
-        progress = _Progress(self.stderr, quiet=verbosity == 0)
+        progress = _Progress(self.stderr, enabled=verbosity > 0 and not as_json)
         try:
             reconciliation = reconciliation_run(since=since, with_gateway=with_gateway, progress=progress)
         except DatabaseError as exc:

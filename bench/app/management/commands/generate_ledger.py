@@ -34,6 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Role
+from core.progress import progress_bar
 from orders.models import OrderStatus, PaymentMethod, RefundKind, RefundStatus, StatusChangeSource
 from reconciliation.checks.base import LEDGER_PARAMS
 from wallets.models import SYSTEM_WALLET_IDS, LedgerEntry, WalletKind
@@ -118,12 +119,17 @@ class Command(BaseCommand):
 
         clock = monotonic()
         salt = secrets.token_hex(4)
-        with transaction.atomic(), connection.cursor() as cursor:
+        progress = progress_bar(
+            self.stderr, total=len(_STEPS), unit="step", enabled=options["verbosity"] > 0, every_step=True
+        )
+        with transaction.atomic(), connection.cursor() as cursor, progress:
             # Sorts for the window functions stay in memory on the server.
             cursor.execute("SET LOCAL work_mem = '256MB'")
             for step, sql in _STEPS:
+                progress.set_description(step)
                 started = monotonic()
                 cursor.execute(sql, _params(plan, salt=salt, days=days))
+                progress.update(1)
                 if options["verbosity"] > 1:
                     self.stdout.write(f"  {step}: {monotonic() - started:.1f} s")
         with connection.cursor() as cursor:
