@@ -19,7 +19,7 @@ class InvalidOrderState(ApplicationError):
 
 
 class RefundNotAllowed(PermissionDenied):
-    default_detail = "Only the selling merchant or staff can refund an order."
+    default_detail = "Only the selling merchant or an operator with the refund permission can refund an order."
 
 
 class PaymentMismatch(ApplicationError):

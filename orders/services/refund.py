@@ -161,8 +161,10 @@ def refund_at_gateway(*, refund_id: UUID, resume: bool = True) -> Refund:
             metadata={"refund_id": str(refund.id), "order_id": str(order.id)},
         )
     except gateway.GatewayBusy:
-        # Never sent: nothing can have happened at Stripe.
-        refund_fail(refund_id=refund.id, reason="The payment gateway was busy; the refund was not sent.")
+        # Not sent this time. A fresh refund was then never sent at all and fails; one
+        # being resumed may have reached Stripe before, so it stays PENDING for the next try.
+        if not resume:
+            refund_fail(refund_id=refund.id, reason="The payment gateway was busy; the refund was not sent.")
         raise
     except gateway.GatewayError as exc:
         if not exc.outcome_unknown:
@@ -177,6 +179,28 @@ def _gateway_refund_of(refund: Refund) -> gateway.RefundInfo | None:
         if made.metadata.get("refund_id") == str(refund.id):
             return made
     return None
+
+
+def order_refunds_sync(*, order_id: UUID) -> list[Refund]:
+    """Settle the order's PENDING refunds from what Stripe holds for its PaymentIntent (Stripe's refund events).
+
+    Each Stripe refund names ours in its metadata; one that Stripe reports and
+    we still have PENDING is settled as Stripe says. Runs with no lock held.
+    """
+    order = order_get(order_id=order_id)
+    settled = []
+    for made in gateway.refund_list(payment_intent_id=order.payment_intent_id):
+        ours = Refund.objects.filter(order=order, id=_uuid_or_none(made.metadata.get("refund_id"))).first()
+        if ours is not None and ours.status == RefundStatus.PENDING:
+            settled.append(refund_settle(refund_id=ours.id, gateway_refund=made))
+    return settled
+
+
+def _uuid_or_none(value) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
 
 
 def refund_settle(*, refund_id: UUID, gateway_refund: gateway.RefundInfo) -> Refund:

@@ -23,7 +23,7 @@ from core.errors import ApplicationError
 from orders.exceptions import OrderNotFound, PaymentMismatch
 from orders.models import Order, OrderStatus, StatusChangeSource, WebhookEvent, WebhookOutcome
 from orders.services.card import order_complete_card_payment, order_fail
-from orders.services.refund import refund_at_gateway
+from orders.services.refund import order_refunds_sync, refund_at_gateway
 
 logger = logging.getLogger("paymentflow.webhooks")
 
@@ -92,30 +92,47 @@ def _on_payment_failed(intent: Mapping[str, Any]) -> _Handled:
     return _Handled(order, f"Order is {order.status}: {error}", cancel)
 
 
+def _on_charge_refunded(charge: Mapping[str, Any]) -> _Handled:
+    """A refund of this charge changed at Stripe: settle ours from Stripe's list, after the commit."""
+    # .get: an event stored before the checks of webhook_receive existed may lack it.
+    payment_intent_id = charge.get("payment_intent")
+    order = Order.objects.filter(payment_intent_id=payment_intent_id).first() if payment_intent_id else None
+    if order is None:
+        raise OrderNotFound(f"No order for PaymentIntent {payment_intent_id}.")
+    return _Handled(order, "Refunds matched with Stripe's.", lambda: order_refunds_sync(order_id=order.id))
+
+
 HANDLERS: dict[str, Callable[[Mapping[str, Any]], _Handled]] = {
     "payment_intent.succeeded": _on_payment_succeeded,
     "payment_intent.payment_failed": _on_payment_failed,
+    "charge.refunded": _on_charge_refunded,
+    "charge.refund.updated": _on_charge_refunded,
 }
 
-# The fields of a PaymentIntent the handlers read, and their JSON types.
+# The fields of each handled event's object that its handler reads, and their JSON types.
 _INTENT_FIELDS = {"id": str, "currency": str}
-_SUCCEEDED_FIELDS = {**_INTENT_FIELDS, "amount_received": int}
+_FIELDS = {
+    "payment_intent.succeeded": {**_INTENT_FIELDS, "amount_received": int},
+    "payment_intent.payment_failed": _INTENT_FIELDS,
+    # A charge names its PaymentIntent; a refund (charge.refund.updated) does too.
+    "charge.refunded": {"id": str, "payment_intent": str},
+    "charge.refund.updated": {"id": str, "payment_intent": str},
+}
 
 
 def _malformed_reason(event: stripe_events.SignedEvent) -> str | None:
     """Return why a handled event cannot be applied as sent (a missing or mistyped field), else None."""
     if event.type not in HANDLERS:
         return None
-    intent = event.data_object
-    if intent is None:
+    data_object = event.data_object
+    if data_object is None:
         return "The event has no data object."
-    fields = _SUCCEEDED_FIELDS if event.type == "payment_intent.succeeded" else _INTENT_FIELDS
-    for name, kind in fields.items():
-        value = intent.get(name)
+    for name, kind in _FIELDS[event.type].items():
+        value = data_object.get(name)
         if not isinstance(value, kind) or isinstance(value, bool) or value == "":
-            return f"The PaymentIntent has no valid `{name}`."
-    if not isinstance(intent.get("metadata") or {}, dict):
-        return "The PaymentIntent's `metadata` is not an object."
+            return f"The {event.type.split('.')[0]} has no valid `{name}`."
+    if not isinstance(data_object.get("metadata") or {}, dict):
+        return "The object's `metadata` is not an object."
     return None
 
 

@@ -100,7 +100,7 @@ def check_gateway_payments(*, since: datetime | None = None) -> Findings:
     refund, and for every one Stripe's refunds must equal the order's SUCCEEDED refunds.
 
     The one check that is not a single statement: each order means a call to
-    Stripe (two for a refunded one). The orders are read in pages of
+    Stripe (two for a paid one: its intent and its refunds). The orders are read in pages of
     GATEWAY_PAGE_SIZE and only counters and the first ids are kept, so memory
     stays flat; the time grows with the number of card orders, which `since`
     bounds (orders created or changed since). Raises GatewayUnavailable

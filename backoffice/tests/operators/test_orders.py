@@ -133,10 +133,10 @@ def event(event_id: str, *, type: str = "payment_intent.succeeded", outcome: str
 def test_the_inbox_filters_by_outcome_and_type(operator_client):
     failed = event("evt_failed", outcome=WebhookOutcome.FAILED, detail="No order for PaymentIntent pi_x.")
     event("evt_ok", outcome=WebhookOutcome.PROCESSED)
-    other_type = event("evt_other", type="charge.refunded", outcome=WebhookOutcome.IGNORED)
+    other_type = event("evt_other", type="customer.created", outcome=WebhookOutcome.IGNORED)
 
     by_outcome = operator_client.get(INBOX, {"outcome__exact": "FAILED"})
-    by_type = operator_client.get(INBOX, {"type": "charge.refunded"})
+    by_type = operator_client.get(INBOX, {"type": "customer.created"})
     by_search = operator_client.get(INBOX, {"q": "evt_fail"})
 
     assert list(by_outcome.context["cl"].result_list) == [failed]
@@ -155,7 +155,7 @@ def test_the_inbox_is_read_only(operator_client):
 
 
 def test_reprocess_runs_failed_events_again_and_skips_processed_ones(operator_client):
-    unhandled = event("evt_unhandled", type="charge.refunded", outcome=WebhookOutcome.FAILED, attempts=1)
+    unhandled = event("evt_unhandled", type="customer.created", outcome=WebhookOutcome.FAILED, attempts=1)
     still_failing = event("evt_orphan", type="payment_intent.payment_failed", outcome=WebhookOutcome.FAILED, attempts=1)
     done = event("evt_done", outcome=WebhookOutcome.PROCESSED, attempts=1)
 
@@ -174,3 +174,18 @@ def test_reprocess_runs_failed_events_again_and_skips_processed_ones(operator_cl
     assert (done.outcome, done.attempts) == (WebhookOutcome.PROCESSED, 1)
     levels = sorted(message.level_tag for message in response.context["messages"])
     assert levels == ["info", "warning"]
+
+
+def test_dismiss_marks_failed_events_ignored_and_names_the_operator(operator_client, staff):
+    failed = event("evt_failed", outcome=WebhookOutcome.FAILED, detail="Payment does not match")
+    processed = event("evt_done", outcome=WebhookOutcome.PROCESSED)
+
+    operator_client.post(
+        INBOX, {"action": "dismiss", "_selected_action": [str(failed.pk), str(processed.pk)]}, follow=True
+    )
+
+    failed.refresh_from_db()
+    processed.refresh_from_db()
+    assert failed.outcome == WebhookOutcome.IGNORED
+    assert failed.detail == f"Payment does not match (dismissed by {staff})"
+    assert processed.outcome == WebhookOutcome.PROCESSED

@@ -1,8 +1,10 @@
 """`manage.py reconcile`: run the reconciliation (`reconciliation_run`), show its progress, print its report.
 
 Exit codes: 0 clean, 1 discrepancies found, 2 the run could not complete
-(bad arguments, database or gateway error). Nothing is ever corrected here:
-an operator fixes a discrepancy with an ADJUSTMENT (`wallets.services.wallet_adjust`).
+(bad arguments, database or gateway error). The checks correct nothing: an
+operator fixes a discrepancy with an ADJUSTMENT (`wallets.services.wallet_adjust`).
+The one repair is `--gateway --fix`, which first settles refunds left PENDING
+from what Stripe holds, exactly as a retry of their request would.
 """
 
 import argparse
