@@ -7,13 +7,16 @@ both sites.
 """
 
 import uuid
+from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.template.response import TemplateResponse
 
 from core.errors import ApplicationError
 from orders.exceptions import InvalidOrderState
-from orders.models import OrderStatusChange, StatusChangeSource
+from orders.models import OrderStatusChange, Refund, StatusChangeSource
 from orders.services import order_refund
 
 
@@ -65,27 +68,65 @@ class StatusHistoryInline(ReadOnlyAdminMixin, admin.TabularInline):
     can_delete = False
 
 
-def refund_selected(
-    model_admin, request, orders, *, reason: str = "", noun: str = "order", not_completed_level=messages.ERROR
-) -> None:
-    """Refund each order through `order_refund` (as the API does) and report the outcome as messages.
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=14,
+        decimal_places=2,
+        help_text="Of each selected order. Leave it empty to refund all that is left of each.",
+    )
+    reason = forms.CharField(max_length=500, required=False, help_text="Shown on the refund and in the history.")
 
-    Both back offices use it: operators see an order that is not COMPLETED as
-    an error, merchants (refunding their own sales) as a warning to skip it.
-    Any other refusal (e.g. the merchant's wallet cannot cover it) is an error
-    for that order and changes nothing.
+
+class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """An order's refunds under the order, read-only: what was given back, and where each stands."""
+
+    model = Refund
+    extra = 0
+    can_delete = False
+    fk_name = "order"
+
+
+def refund_selected(
+    model_admin, request, orders, *, noun: str = "order", not_refundable_level=messages.ERROR
+) -> TemplateResponse | None:
+    """Ask for an amount and a reason, then refund each order through `order_refund` (as the API does).
+
+    Both back offices use it. The first POST (the admin action) shows the form;
+    the second (with `apply`) refunds and reports each outcome as a message:
+    operators see an order that cannot be refunded as an error, merchants
+    (refunding their own sales) as a warning to skip it. Any other refusal (the
+    merchant's wallet cannot cover it, more than is left) is an error for that
+    order and changes nothing.
     """
+    form = RefundForm(request.POST if "apply" in request.POST else None)
+    if not form.is_valid():
+        context = {
+            **model_admin.admin_site.each_context(request),
+            "title": f"Refund {len(orders)} {noun}(s)",
+            "opts": model_admin.model._meta,
+            "orders": orders,
+            "form": form,
+            "action": request.POST.get("action", ""),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "backoffice/refund_form.html", context)
+    amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
     refunded = 0
     for order in orders:
         try:
-            order_refund(order_id=order.id, actor=request.user, source=StatusChangeSource.ADMIN, reason=reason)
+            order_refund(
+                order_id=order.id, actor=request.user, amount=amount, reason=reason, source=StatusChangeSource.ADMIN
+            )
         except InvalidOrderState as exc:
-            model_admin.message_user(request, f"Order {order.id}: {exc.detail}", level=not_completed_level)
+            model_admin.message_user(request, f"Order {order.id}: {exc.detail}", level=not_refundable_level)
             continue
         except ApplicationError as exc:
             model_admin.message_user(request, f"Order {order.id}: {exc.detail}", level=messages.ERROR)
             continue
         refunded += 1
-        model_admin.log_change(request, order, "Refunded.")
+        model_admin.log_change(request, order, f"Refunded {amount or 'all that was left'}.")
     if refunded:
         model_admin.message_user(request, f"Refunded {refunded} {noun}(s).", level=messages.SUCCESS)
+    return None

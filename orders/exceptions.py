@@ -22,6 +22,12 @@ class RefundNotAllowed(PermissionDenied):
     default_detail = "Only the selling merchant or an operator with the refund permission can refund an order."
 
 
+class AmountAboveRefundable(ApplicationError):
+    code = "amount_above_refundable"
+    title = "Amount above refundable"
+    default_detail = "The amount is more than is left to refund of this order."
+
+
 class PaymentMismatch(ApplicationError):
     status_code = 409
     code = "payment_mismatch"

@@ -14,6 +14,7 @@ class OrderStatus(models.TextChoices):
     COMPLETED = "COMPLETED", "Completed"
     FAILED = "FAILED", "Failed"
     EXPIRED = "EXPIRED", "Expired"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED", "Partially refunded"
     REFUNDED = "REFUNDED", "Refunded"
 
 
@@ -23,8 +24,10 @@ class PaymentMethod(models.TextChoices):
 
 
 # Orders whose units are out of stock: the reservation of a pending card payment,
-# or a completed sale. Failed, expired and refunded orders gave their units back.
-UNIT_HOLDING_STATUSES = (OrderStatus.PENDING, OrderStatus.COMPLETED)
+# or a sale not wholly refunded. Failed, expired and refunded orders gave their units back.
+UNIT_HOLDING_STATUSES = (OrderStatus.PENDING, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED)
+# Orders paid for (a sale was booked), whatever was refunded of them since.
+PAID_STATUSES = (OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED)
 
 
 class Order(models.Model):
@@ -40,7 +43,7 @@ class Order(models.Model):
     # The platform's share of total_amount, fixed at purchase time.
     fee_amount = MoneyField(default=0)
     currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    status = models.CharField(max_length=32, choices=OrderStatus.choices)
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices)
     # Card payments: the PaymentIntent that pays for this order, and until when the
     # reserved units wait for it.
@@ -98,8 +101,8 @@ class OrderStatusChange(models.Model):
     """One step in an order's life: append-only, written by the services only."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="status_changes")
-    from_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
-    to_status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    from_status = models.CharField(max_length=32, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=32, choices=OrderStatus.choices)
     source = models.CharField(max_length=16, choices=StatusChangeSource.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     reason = models.TextField(blank=True)
@@ -146,6 +149,9 @@ class Refund(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     source = models.CharField(max_length=16, choices=StatusChangeSource.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    # The Idempotency-Key of the request that asked for it: the same request sent again
+    # (after a 502) finds this refund and resumes it instead of asking for another.
+    request_key = models.CharField(max_length=255, blank=True)
     # Card orders: Stripe's refund, once Stripe has answered (or its event arrived).
     gateway_refund_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     failure_reason = models.TextField(blank=True)
@@ -156,6 +162,9 @@ class Refund(models.Model):
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["created_at"], condition=models.Q(status="PENDING"), name="refund_pending_idx"),
+            models.Index(
+                fields=["order", "request_key"], condition=~models.Q(request_key=""), name="refund_request_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),

@@ -8,13 +8,13 @@ from orders.models import Order, OrderStatus
 
 def order_list_for_buyer(*, user, status: str | None = None) -> QuerySet[Order]:
     """Return the orders `user` placed, newest first."""
-    orders = Order.objects.filter(buyer=user)
+    orders = Order.objects.filter(buyer=user).prefetch_related("refunds")
     return orders.filter(status=status) if status else orders
 
 
 def order_list_for_merchant(*, user, status: str | None = None) -> QuerySet[Order]:
     """Return the orders for `user`'s products, newest first."""
-    orders = Order.objects.filter(merchant=user)
+    orders = Order.objects.filter(merchant=user).prefetch_related("refunds")
     return orders.filter(status=status) if status else orders
 
 

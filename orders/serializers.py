@@ -1,14 +1,32 @@
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import MoneyAmountField
-from orders.models import Order, OrderStatus, PaymentMethod
+from orders.models import Order, OrderStatus, PaymentMethod, Refund, RefundStatus
 
 
 class OrderCreateSerializer(serializers.Serializer):
     product_id = serializers.UUIDField()
     payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
     quantity = serializers.IntegerField(min_value=1, max_value=100, default=1)
+
+
+class RefundRequestSerializer(serializers.Serializer):
+    """Body of POST /orders/{id}/refund; an empty body refunds all that is left."""
+
+    amount = MoneyAmountField(required=False, help_text="Omitted: all that is left to refund.")
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    amount = MoneyAmountField(read_only=True)
+
+    class Meta:
+        model = Refund
+        fields = ["id", "amount", "status", "reason", "created_at"]
+        read_only_fields = fields
 
 
 class OrderListQuerySerializer(serializers.Serializer):
@@ -33,6 +51,8 @@ class OrderSerializer(serializers.ModelSerializer):
     unit_price = MoneyAmountField(positive=False, read_only=True)
     total_amount = MoneyAmountField(positive=False, read_only=True)
     payment = serializers.SerializerMethodField()
+    refunded_amount = serializers.SerializerMethodField()
+    refunds = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -51,8 +71,20 @@ class OrderSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "payment",
+            "refunded_amount",
+            "refunds",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(RefundSerializer(many=True))
+    def get_refunds(self, order: Order) -> list:
+        return RefundSerializer(order.refunds.all(), many=True).data
+
+    @extend_schema_field(MoneyAmountField(positive=False, help_text="What the SUCCEEDED refunds gave back."))
+    def get_refunded_amount(self, order: Order) -> str:
+        # From the refunds fetched for `refunds` (prefetched on lists), not another query.
+        total = sum((r.amount for r in order.refunds.all() if r.status == RefundStatus.SUCCEEDED), Decimal("0.00"))
+        return f"{total:.2f}"
 
     @extend_schema_field(PaymentSerializer(allow_null=True))
     def get_payment(self, order: Order) -> dict | None:

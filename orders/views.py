@@ -13,7 +13,12 @@ from core.schema import problem_responses
 from core.views import OptionsWithoutCredentials
 from orders import selectors, services
 from orders.models import PaymentMethod
-from orders.serializers import OrderCreateSerializer, OrderListQuerySerializer, OrderSerializer
+from orders.serializers import (
+    OrderCreateSerializer,
+    OrderListQuerySerializer,
+    OrderSerializer,
+    RefundRequestSerializer,
+)
 from orders.services.webhooks import webhook_receive
 
 # UUID_PATTERN would otherwise be documented as a bare string pattern.
@@ -22,7 +27,7 @@ ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, desc
 
 def _refund_commits_as_it_goes(request) -> bool:
     # A card refund commits its PENDING record before Stripe is asked and holds no lock
-    # during the call (orders.services.refund): its service owns its transactions, and
+    # during the call (orders.services.refunds.card): its service owns its transactions, and
     # the response is stored after them. A second refund is refused by the order's
     # state either way, so the wallet refund loses nothing by it.
     return False
@@ -95,26 +100,33 @@ class OrderViewSet(
     @extend_schema(
         operation_id="orders_refund",
         parameters=[ORDER_ID],
-        request=None,
+        request=RefundRequestSerializer,
         responses={200: OrderSerializer},
         description=(
-            "Refund a COMPLETED order in full: the selling merchant, or an operator (staff, not a MERCHANT "
-            "account, holding the refund permission); anyone else 404 (the buyer 403). WALLET orders are refunded "
-            "at once. Card orders are refunded at Stripe with no lock held: if Stripe refuses, 502 `gateway_error` "
-            "and nothing changes; if Stripe cannot be reached, 502 and the refund stays PENDING until a retry of "
-            "this call, Stripe's event or `reconcile --gateway --fix` settles it to what Stripe did. A merchant "
-            "balance below its share of the sale is a 409 `insufficient_funds`."
+            "Refund `amount` (all that is left when omitted) of a COMPLETED or PARTIALLY_REFUNDED order: the "
+            "selling merchant, or an operator (staff, not a MERCHANT account, holding the refund permission); anyone "
+            "else 404 (the buyer 403). More than is left: 400 `amount_above_refundable`. The order stays "
+            "PARTIALLY_REFUNDED until its refunds reach its total, then is REFUNDED and its units return to stock. "
+            "WALLET orders are refunded at once. Card orders are refunded at Stripe with no lock held: if Stripe "
+            "refuses, 502 `gateway_error` and nothing changes; if Stripe cannot be reached, 502 and the refund "
+            "stays PENDING until the same request (same Idempotency-Key) is sent again, Stripe's refund event "
+            "arrives or `reconcile --gateway --fix` settles it to what Stripe did. A merchant balance below its "
+            "share of the refund is a 409 `insufficient_funds`."
         ),
     )
     @problem_responses(403, 409, 502, 503)
     @action(detail=True, methods=["post"])
     @idempotent(in_transaction=_refund_commits_as_it_goes)
     def refund(self, request, pk=None):
-        # No field is read, but the body is checked like any other (JSON, an object, within
-        # DATA_UPLOAD_MAX_MEMORY_SIZE) whether or not an Idempotency-Key made the decorator
-        # parse it: a 2 MB or 600-deep body would otherwise refund without a glance.
-        serializers.Serializer(data=request.data).is_valid(raise_exception=True)
-        order = services.order_refund(order_id=pk, actor=request.user)
+        body = RefundRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = services.order_refund(
+            order_id=pk,
+            actor=request.user,
+            amount=body.validated_data.get("amount"),
+            reason=body.validated_data["reason"],
+            request_key=request.headers.get("Idempotency-Key", ""),
+        )
         return Response(self.get_serializer(order).data)
 
     @extend_schema(

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 
 from backoffice.merchants.base import MerchantOwnedAdmin
-from backoffice.shared import StatusHistoryInline, UUIDSearchMixin, refund_selected
+from backoffice.shared import RefundInline, StatusHistoryInline, UUIDSearchMixin, refund_selected
 from backoffice.sites import is_merchant, merchant_site
 from orders.models import Order
 from orders.selectors import order_list_for_merchant
@@ -12,6 +12,14 @@ from orders.selectors import order_list_for_merchant
 class MerchantStatusChangeInline(StatusHistoryInline):
     # No actor: on a merchant's page that could be a buyer's or an operator's account.
     fields = ["created_at", "from_status", "to_status", "source", "reason"]
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_merchant(request.user)
+
+
+class MerchantRefundInline(RefundInline):
+    fields = ["created_at", "amount", "status", "reason", "source"]
     readonly_fields = fields
 
     def has_view_permission(self, request, obj=None) -> bool:
@@ -52,7 +60,7 @@ class MerchantSaleAdmin(UUIDSearchMixin, MerchantOwnedAdmin):
         "updated_at",
     ]
     readonly_fields = fields
-    inlines = [MerchantStatusChangeInline]
+    inlines = [MerchantRefundInline, MerchantStatusChangeInline]
     actions = ["refund_sales"]
 
     def owner_id(self, obj):
@@ -68,15 +76,6 @@ class MerchantSaleAdmin(UUIDSearchMixin, MerchantOwnedAdmin):
     def has_refund_permission(self, request) -> bool:
         return is_merchant(request.user)
 
-    @admin.action(
-        description="Refund selected completed sales (full refund, units back to stock)", permissions=["refund"]
-    )
+    @admin.action(description="Refund selected sales (an amount, or all that is left)", permissions=["refund"])
     def refund_sales(self, request, queryset):
-        refund_selected(
-            self,
-            request,
-            queryset,
-            reason="Refunded by the merchant",
-            noun="sale",
-            not_completed_level=messages.WARNING,
-        )
+        return refund_selected(self, request, queryset, noun="sale", not_refundable_level=messages.WARNING)

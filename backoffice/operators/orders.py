@@ -10,15 +10,32 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from backoffice.shared import ReadOnlyAdminMixin, StatusHistoryInline, refund_selected
+from backoffice.shared import ReadOnlyAdminMixin, RefundInline, StatusHistoryInline, refund_selected
 from backoffice.sites import operator_site
 from orders.models import Order, WebhookEvent, WebhookOutcome
-from orders.services.refund import refund_allowed_for_any_order
+from orders.services.refunds.rules import refund_allowed_for_any_order
 from orders.services.webhooks import webhook_event_dismiss, webhook_event_process
 
 
 class OrderStatusChangeInline(StatusHistoryInline):
     fields = ["created_at", "from_status", "to_status", "source", "actor", "reason"]
+    readonly_fields = fields
+
+
+class OrderRefundInline(RefundInline):
+    fields = [
+        "created_at",
+        "kind",
+        "amount",
+        "fee_amount",
+        "status",
+        "reason",
+        "source",
+        "actor",
+        "gateway_refund_id",
+        "failure_reason",
+        "settled_at",
+    ]
     readonly_fields = fields
 
 
@@ -45,7 +62,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["id", "buyer__email", "merchant__email", "product_name", "payment_intent_id"]
     date_hierarchy = "created_at"
     list_select_related = ["buyer", "merchant"]
-    inlines = [OrderStatusChangeInline]
+    inlines = [OrderRefundInline, OrderStatusChangeInline]
     actions = ["refund_orders"]
 
     def get_fields(self, request, obj=None):
@@ -63,9 +80,9 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_refund_permission(self, request) -> bool:
         return refund_allowed_for_any_order(request.user)
 
-    @admin.action(description="Refund selected orders (full refund, units back to stock)", permissions=["refund"])
+    @admin.action(description="Refund selected orders (an amount, or all that is left)", permissions=["refund"])
     def refund_orders(self, request, queryset):
-        refund_selected(self, request, queryset)
+        return refund_selected(self, request, queryset)
 
 
 @admin.register(WebhookEvent, site=operator_site)

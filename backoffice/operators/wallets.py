@@ -12,17 +12,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from backoffice.models import MerchantReceivable
 from backoffice.shared import ReadOnlyAdminMixin, UUIDSearchMixin
 from backoffice.sites import operator_site
 from core.errors import ApplicationError
 from core.money import quantize
+from orders.models import Order
 from wallets import services
-from wallets.models import Journal, LedgerEntry, Wallet
+from wallets.models import SYSTEM_WALLET_IDS, Journal, LedgerEntry, Wallet, WalletKind
 
 
 class WalletAdjustmentForm(forms.Form):
@@ -199,3 +202,37 @@ class LedgerEntryAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
     ]
     readonly_fields = fields
+
+
+@admin.register(MerchantReceivable, site=operator_site)
+class MerchantReceivableAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What merchants owe: the part of refunds made at Stripe that their balance could not cover.
+
+    Nothing collects it on its own: an operator settles it with the merchant,
+    then books that with an adjustment.
+    """
+
+    list_display = ["created_at", "merchant", "owed", "order_id", "description"]
+    search_fields = ["order_id"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    actions = None
+    fields = ["id", "journal", "created_at", "merchant", "owed", "order_id", "description"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        merchant = Order.objects.filter(id=OuterRef("order_id")).values("merchant__email")[:1]
+        return (
+            super()
+            .get_queryset(request)
+            .filter(wallet_id=SYSTEM_WALLET_IDS[WalletKind.RECEIVABLES])
+            .annotate(merchant_email=Subquery(merchant))
+        )
+
+    @admin.display(description="merchant", ordering="merchant_email")
+    def merchant(self, entry) -> str:
+        return entry.merchant_email or "-"
+
+    @admin.display(description="owed")
+    def owed(self, entry):
+        return -entry.amount

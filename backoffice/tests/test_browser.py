@@ -84,6 +84,19 @@ def run_action(page: Page, action: str) -> None:
     page.wait_for_selector("ul.messagelist")
 
 
+def refund_sale(page: Page, *, amount: str, reason: str) -> None:
+    """Refund the one sale listed through the action's form: `amount` (empty: all that is left) and `reason`."""
+    page.check("input[name=_selected_action]")
+    page.select_option("select[name=action]", "refund_sales")
+    page.click("button[name=index]")
+    page.wait_for_selector("#refund_form")
+    page.fill("#id_amount", amount)
+    page.fill("#id_reason", reason)
+    page.click("input[name=apply]")
+    page.wait_for_selector("ul.messagelist")
+    assert "Refunded 1 sale(s)." in page.inner_text("ul.messagelist")
+
+
 def screenshot(page: Page, name: str) -> None:
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / name))
@@ -154,8 +167,13 @@ def test_a_merchant_creates_a_product_sees_a_sale_and_refunds_it(page):
     order = order_purchase(buyer=buyer, product_id=product.id, quantity=2, method=PaymentMethod.WALLET)
     page.goto("/merchant/orders/order/")
     assert "Field guide to birds" in page.inner_text("#result_list")
-    run_action(page, "refund_sales")
-    assert "Refunded 1 sale(s)." in page.inner_text("ul.messagelist")
+    refund_sale(page, amount="5.00", reason="One chapter missing")
+    order.refresh_from_db()
+    assert (order.status, order.refunds.get().reason) == (OrderStatus.PARTIALLY_REFUNDED, "One chapter missing")
+    page.goto(f"/merchant/orders/order/{order.id}/change/")
+    assert "One chapter missing" in page.inner_text("body")
+    page.goto("/merchant/orders/order/")
+    refund_sale(page, amount="", reason="")
 
     order.refresh_from_db()
     product.refresh_from_db()

@@ -6,7 +6,7 @@ lock first (then the usual wallets → product → order), which serialises
 concurrent deliveries of one event. What processing must ask of Stripe (cancel
 a failed payment's intent, give back a late payment) runs after that
 transaction has committed, with no lock held; a late-payment refund is a PENDING
-refund until then, so a crash in between loses nothing (see `orders.services.refund`).
+refund until then, so a crash in between loses nothing (see `orders.services.refunds.card`).
 """
 
 import logging
@@ -23,7 +23,7 @@ from core.errors import ApplicationError
 from orders.exceptions import OrderNotFound, PaymentMismatch
 from orders.models import Order, OrderStatus, StatusChangeSource, WebhookEvent, WebhookOutcome
 from orders.services.card import order_complete_card_payment, order_fail
-from orders.services.refund import order_refunds_sync, refund_at_gateway
+from orders.services.refunds.card import order_refunds_sync, refund_at_gateway
 
 logger = logging.getLogger("paymentflow.webhooks")
 

@@ -61,7 +61,7 @@ class TestWalletPurchase:
         assert body["payment"] is None
         assert set(body) == {
             "id", "productId", "productName", "quantity", "unitPrice", "totalAmount", "currency", "status",
-            "paymentMethod", "buyerId", "merchantId", "createdAt", "updatedAt", "payment",
+            "paymentMethod", "buyerId", "merchantId", "createdAt", "updatedAt", "payment", "refundedAmount", "refunds",
         }  # fmt: skip
         assert balance(buyer) == Decimal("75.00")
         assert balance(merchant) == Decimal("25.00")

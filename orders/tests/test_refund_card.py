@@ -18,7 +18,7 @@ from core.tests.localstripe import confirm_payment_intent, stripe_test_client
 from orders.models import Order, OrderStatus, PaymentMethod, Refund, RefundStatus, WebhookEvent, WebhookOutcome
 from orders.services import order_purchase, order_refund
 from orders.services.card import order_complete_card_payment
-from orders.services.refund import refund_at_gateway
+from orders.services.refunds.card import refund_at_gateway
 from orders.tests.helpers import balance
 from orders.tests.test_card import post_event, signed_event
 from wallets.models import LedgerEntry

@@ -19,13 +19,14 @@ from wallets.models import SYSTEM_WALLET_IDS, WalletKind
 @check(
     name="order_journals",
     entity="order",
-    description="paid orders have their sale journal, and a refund journal per succeeded refund; others none",
+    description="paid orders have their sale journal and a refund journal per succeeded refund, and a status "
+    "their refunds bear out; others no journal",
     windowed=True,
 )
 def check_order_journals(*, since: datetime | None = None) -> Findings:
     """Orders whose journals are not exactly the ones their status and refunds imply, with the right amounts.
 
-    A paid (COMPLETED or REFUNDED) order has one PURCHASE journal: the payer
+    A paid (COMPLETED, PARTIALLY_REFUNDED or REFUNDED) order has one PURCHASE journal: the payer
     (the buyer's wallet, or gateway clearing for a card) gives the total, the
     merchant gets total - fee, the platform the fee (no leg for a zero fee or
     a zero merchant share); each expected leg is matched exactly once. Each
@@ -33,7 +34,7 @@ def check_order_journals(*, since: datetime | None = None) -> Findings:
     the payer back the refunds' amounts, take their shares from the merchant
     (or, for what its balance could not cover, from the receivables account)
     and their fees from the platform; no other leg. A REFUNDED order's refunds
-    cover its total, a COMPLETED one has none. PENDING, FAILED and EXPIRED
+    cover its total, a PARTIALLY_REFUNDED one's part of it, a COMPLETED one has none. PENDING, FAILED and EXPIRED
     orders have no journal at all. A leg whose own order_id disagrees with its
     journal's flags the order, and a journal naming an order that does not
     exist is reported by that order id. With `since`, the orders created since
@@ -77,7 +78,7 @@ def check_order_journals(*, since: datetime | None = None) -> Findings:
                 CASE WHEN o.payment_method = %(gateway)s THEN %(clearing_wallet)s ELSE buyer_wallet.id END
                     AS payer_wallet_id,
                 merchant_wallet.id AS merchant_wallet_id,
-                CASE WHEN o.status IN (%(completed)s, %(refunded)s) THEN 1 ELSE 0 END AS paid,
+                CASE WHEN o.status IN (%(completed)s, %(partially_refunded)s, %(refunded)s) THEN 1 ELSE 0 END AS paid,
                 CASE WHEN o.total_amount > o.fee_amount THEN 1 ELSE 0 END AS has_share,
                 CASE WHEN o.fee_amount > 0 THEN 1 ELSE 0 END AS has_fee,
                 COALESCE(r.refunds, 0) AS refunds,
@@ -126,6 +127,8 @@ def check_order_journals(*, since: datetime | None = None) -> Findings:
             OR {sql_cents("fee_refunded")} <> {sql_cents("-refunded_fee")}
             OR (status = %(refunded)s AND {sql_cents("refunded_amount")} <> {sql_cents("total_amount")})
             OR (status = %(completed)s AND refunds > 0)
+            OR (status = %(partially_refunded)s AND (refunds = 0
+                OR {sql_cents("refunded_amount")} >= {sql_cents("total_amount")}))
         UNION
         SELECT j.order_id FROM wallets_journal j
         WHERE j.order_id IS NOT NULL {orphan_scope}
@@ -134,6 +137,7 @@ def check_order_journals(*, since: datetime | None = None) -> Findings:
     params = {
         "completed": OrderStatus.COMPLETED,
         "refunded": OrderStatus.REFUNDED,
+        "partially_refunded": OrderStatus.PARTIALLY_REFUNDED,
         "gateway": PaymentMethod.GATEWAY,
         "refund_succeeded": RefundStatus.SUCCEEDED,
         "sale_refund": RefundKind.SALE,
@@ -147,14 +151,15 @@ def check_order_journals(*, since: datetime | None = None) -> Findings:
 @check(
     name="product_stock",
     entity="product",
-    description="available units = units supplied - units held by PENDING and COMPLETED orders",
+    description="available units = units supplied - units held by PENDING, COMPLETED and PARTIALLY_REFUNDED orders",
     windowed=False,
 )
 def check_product_stock(*, since: datetime | None = None) -> Findings:
     """Products whose available units are not units supplied minus the units held by live orders.
 
-    Live orders are PENDING (a card payment's reservation) and COMPLETED ones;
-    failed, expired and refunded orders gave their units back. Every product,
+    Live orders are PENDING (a card payment's reservation), COMPLETED and
+    PARTIALLY_REFUNDED ones; failed, expired and wholly refunded orders gave
+    their units back. Every product,
     whatever `since` is: stock is a running total like a balance.
     """
     sql = """
@@ -163,13 +168,15 @@ def check_product_stock(*, since: datetime | None = None) -> Findings:
         LEFT JOIN (
             SELECT product_id, SUM(quantity) AS held
             FROM orders_order
-            WHERE status IN (%(pending)s, %(completed)s)
+            WHERE status IN (%(pending)s, %(completed)s, %(partially_refunded)s)
             GROUP BY product_id
         ) live ON live.product_id = p.id
         WHERE p.available_units <> p.units_supplied - COALESCE(live.held, 0)
     """
-    pending, completed = UNIT_HOLDING_STATUSES
-    return offenders(sql=sql, params={"pending": pending, "completed": completed})
+    pending, completed, partially_refunded = UNIT_HOLDING_STATUSES
+    return offenders(
+        sql=sql, params={"pending": pending, "completed": completed, "partially_refunded": partially_refunded}
+    )
 
 
 # How long past its expiry a PENDING order may wait for `expire_orders` (cron,

@@ -8,7 +8,7 @@ from core.tests.localstripe import confirm_payment_intent, stripe_test_client
 from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
 from orders.services import order_purchase, order_refund
 from orders.services.card import order_complete_card_payment, order_fail
-from orders.services.refund import refund_at_gateway
+from orders.services.refunds.card import refund_at_gateway
 from reconciliation.models import ReconciliationRun
 from reconciliation.tests.helpers import check_of, failing, reconcile, reconcile_json
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from backoffice.tests.factories import sale
+from backoffice.tests.factories import refund_action, sale
 from backoffice.tests.merchants.helpers import SALES, results
 from catalog.tests.factories import ProductFactory
 from orders.models import Order, OrderStatus, OrderStatusChange, StatusChangeSource
@@ -55,7 +55,7 @@ def test_the_refund_action_refunds_through_order_refund(merchant, merchant_clien
     order = sale(product, quantity=2)
     buyer_balance = wallet_of(order.buyer).balance
 
-    response = merchant_client.post(SALES, {"action": "refund_sales", "_selected_action": [str(order.id)]}, follow=True)
+    response = refund_action(merchant_client, SALES, "refund_sales", order)
 
     assert response.status_code == 200
     order.refresh_from_db()
@@ -72,7 +72,7 @@ def test_the_refund_action_refunds_through_order_refund(merchant, merchant_clien
 def test_the_refund_action_cannot_reach_another_merchants_sale(merchant_client, rival):
     theirs = Order.objects.get(merchant=rival)
 
-    merchant_client.post(SALES, {"action": "refund_sales", "_selected_action": [str(theirs.id)]})
+    refund_action(merchant_client, SALES, "refund_sales", theirs, follow=False)
 
     assert Order.objects.get(id=theirs.id).status == OrderStatus.COMPLETED
     assert wallet_of(rival).balance == Decimal("10.00")
@@ -82,7 +82,7 @@ def test_a_refund_the_wallet_cannot_cover_is_an_error_message_and_changes_nothin
     order = sale(ProductFactory(merchant=merchant, price=Decimal("30.00")))
     wallet_withdraw(user=merchant, amount=Decimal("20.00"))
 
-    response = merchant_client.post(SALES, {"action": "refund_sales", "_selected_action": [str(order.id)]}, follow=True)
+    response = refund_action(merchant_client, SALES, "refund_sales", order)
 
     assert response.status_code == 200
     assert any(message.level_tag == "error" for message in response.context["messages"])
@@ -92,9 +92,9 @@ def test_a_refund_the_wallet_cannot_cover_is_an_error_message_and_changes_nothin
 
 def test_an_already_refunded_sale_is_skipped_with_a_warning(merchant, merchant_client):
     order = sale(ProductFactory(merchant=merchant))
-    merchant_client.post(SALES, {"action": "refund_sales", "_selected_action": [str(order.id)]}, follow=True)
+    refund_action(merchant_client, SALES, "refund_sales", order)
 
-    response = merchant_client.post(SALES, {"action": "refund_sales", "_selected_action": [str(order.id)]}, follow=True)
+    response = refund_action(merchant_client, SALES, "refund_sales", order)
 
     assert [message.level_tag for message in response.context["messages"]] == ["warning"]
     assert LedgerEntry.objects.filter(order_id=order.id, type=EntryType.REFUND).count() == 1

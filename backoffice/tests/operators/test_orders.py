@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from accounts.tests.factories import UserFactory
+from backoffice.tests.factories import refund_action
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from orders.models import (
@@ -68,9 +69,7 @@ def test_orders_are_view_only_and_never_deleted(operator_client, order):
 def test_the_refund_action_refunds_through_order_refund(operator_client, staff, order):
     buyer_before = balance(order.buyer)
 
-    response = operator_client.post(
-        ORDERS, {"action": "refund_orders", "_selected_action": [str(order.id)]}, follow=True
-    )
+    response = refund_action(operator_client, ORDERS, "refund_orders", order)
 
     assert response.status_code == 200
     order.refresh_from_db()
@@ -83,12 +82,53 @@ def test_the_refund_action_refunds_through_order_refund(operator_client, staff, 
     assert_ledger_consistent()
 
 
-def test_a_refund_refused_by_the_service_is_an_error_message(operator_client, order):
-    operator_client.post(ORDERS, {"action": "refund_orders", "_selected_action": [str(order.id)]}, follow=True)
+def test_the_refund_action_first_asks_for_an_amount_and_a_reason(operator_client, order):
+    response = operator_client.post(ORDERS, {"action": "refund_orders", "_selected_action": [str(order.id)]})
 
-    response = operator_client.post(
-        ORDERS, {"action": "refund_orders", "_selected_action": [str(order.id)]}, follow=True
-    )
+    assert response.status_code == 200
+    assert "backoffice/refund_form.html" in [template.name for template in response.templates]
+    assert Order.objects.get(id=order.id).status == OrderStatus.COMPLETED
+    assert not order.refunds.exists()
+
+
+def test_a_partial_refund_from_the_admin(operator_client, order):
+    buyer_before = balance(order.buyer)
+
+    refund_action(operator_client, ORDERS, "refund_orders", order, amount="15.00", reason="One unit was faulty")
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PARTIALLY_REFUNDED
+    assert balance(order.buyer) == buyer_before + Decimal("15.00")
+    assert Product.objects.get(id=order.product_id).available_units == 3
+    refund = order.refunds.get()
+    assert (refund.amount, refund.reason, refund.source) == (Decimal("15.00"), "One unit was faulty", "ADMIN")
+    assert b"One unit was faulty" in operator_client.get(f"{ORDERS}{order.id}/change/").content
+    assert_ledger_consistent()
+
+
+@pytest.mark.parametrize("amount", ["0", "-1", "abc", "1.005"])
+def test_a_bad_amount_shows_the_form_again_and_refunds_nothing(operator_client, order, amount):
+    response = refund_action(operator_client, ORDERS, "refund_orders", order, amount=amount)
+
+    assert response.context["form"].errors["amount"]
+    assert Order.objects.get(id=order.id).status == OrderStatus.COMPLETED
+    assert not order.refunds.exists()
+
+
+def test_more_than_is_left_is_an_error_message_and_refunds_nothing(operator_client, order):
+    buyer_before = balance(order.buyer)
+
+    response = refund_action(operator_client, ORDERS, "refund_orders", order, amount="40.01")
+
+    assert [message.level_tag for message in response.context["messages"]] == ["error"]
+    assert balance(order.buyer) == buyer_before
+    assert not order.refunds.exists()
+
+
+def test_a_refund_refused_by_the_service_is_an_error_message(operator_client, order):
+    refund_action(operator_client, ORDERS, "refund_orders", order)
+
+    response = refund_action(operator_client, ORDERS, "refund_orders", order)
 
     assert response.status_code == 200
     assert [message.level_tag for message in response.context["messages"]] == ["error"]
@@ -103,7 +143,7 @@ def test_staff_without_the_refund_permission_get_no_refund_action(order, codenam
     client.force_login(viewer)
 
     listing = client.get(ORDERS)
-    client.post(ORDERS, {"action": "refund_orders", "_selected_action": [str(order.id)]})
+    refund_action(client, ORDERS, "refund_orders", order, follow=False)
 
     assert listing.status_code == 200
     assert b"refund_orders" not in listing.content
@@ -117,7 +157,7 @@ def test_an_operator_holding_the_refund_permission_refunds_from_the_admin(order)
     client.force_login(refunder)
 
     assert b"refund_orders" in client.get(ORDERS).content
-    client.post(ORDERS, {"action": "refund_orders", "_selected_action": [str(order.id)]}, follow=True)
+    refund_action(client, ORDERS, "refund_orders", order)
 
     assert Order.objects.get(id=order.id).status == OrderStatus.REFUNDED
 

@@ -85,6 +85,7 @@ def test_the_index_lists_every_operator_page(operator_client):
         "token_blacklist.OutstandingToken",
         "token_blacklist.BlacklistedToken",
         "wallets.Wallet",
+        "backoffice.MerchantReceivable",
         "wallets.Journal",
         "wallets.LedgerEntry",
         "reconciliation.ReconciliationRun",

@@ -109,11 +109,17 @@ class Command(BaseCommand):
                 "--gateway needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET.", returncode=EXIT_INCOMPLETE
             )
         if fix:
-            settled = refunds_settle()
-            if not as_json and settled.pending:
+            try:
+                settled = refunds_settle(since=since)
+            except (gateway.GatewayError, gateway.GatewayUnavailable) as exc:
+                raise CommandError(
+                    f"Settling refunds could not complete: Stripe failed ({exc.detail}).", returncode=EXIT_INCOMPLETE
+                ) from exc
+            if not as_json and (settled.pending or settled.made_at_stripe):
                 self.stderr.write(
                     f"Settled {settled.pending} pending refund(s): {settled.succeeded} succeeded, {settled.failed} "
-                    f"failed, {len(settled.still_pending)} still pending."
+                    f"failed, {len(settled.still_pending)} still pending; recorded {settled.made_at_stripe} "
+                    "refund(s) made at Stripe."
                 )
         progress = _Progress(self.stderr, enabled=verbosity > 0 and not as_json)
         try:

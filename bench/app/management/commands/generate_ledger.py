@@ -293,10 +293,10 @@ FROM generated_order
 
 _REFUND_ROWS = f"""
 INSERT INTO orders_refund
-    (id, order_id, kind, amount, fee_amount, status, reason, source, actor_id, gateway_refund_id, failure_reason,
-     created_at, settled_at)
+    (id, order_id, kind, amount, fee_amount, status, reason, source, actor_id, request_key, gateway_refund_id,
+     failure_reason, created_at, settled_at)
 SELECT {_ID.format(what="refund", number="refund_no")}, id, %(sale_refund)s, total, fee, %(refund_succeeded)s, '',
-       %(refund_source)s, NULL, NULL, '', {_AT.format(number="refund_no")}, {_AT.format(number="refund_no")}
+       %(refund_source)s, NULL, '', NULL, '', {_AT.format(number="refund_no")}, {_AT.format(number="refund_no")}
 FROM generated_order WHERE refund_no IS NOT NULL
 """
 
