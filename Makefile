@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrations-check venv venv-dev clean bench screenshots
+.PHONY: run test lint format migrations-check venv venv-dev clean bench screenshots walkthrough localstripe
 
 # Two stamps in one venv: serving needs requirements.txt only; the tests and tools
 # (requirements-dev.txt: pytest, playwright, schemathesis, ruff ...) go on top of it.
@@ -63,6 +63,24 @@ test: venv-dev $(CHROMIUM)
 # only the browser tests, saving their pages. Tests never write into the tree otherwise.
 screenshots: venv-dev $(CHROMIUM)
 	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest -m browser backoffice/tests/test_browser.py
+
+# The API guide's walk-through (docs/walkthrough.sh) against a running `make run` on
+# $(PORT); rewrites its transcript, docs/walkthrough.out, which
+# paymentflow/tests/test_walkthrough.py compares with a run on a fresh database.
+walkthrough:
+	BASE_URL=http://127.0.0.1:$(PORT) bash docs/walkthrough.sh > docs/walkthrough.out.new \
+	  || { rm -f docs/walkthrough.out.new; exit 1; }
+	mv docs/walkthrough.out.new docs/walkthrough.out
+	@echo "Wrote docs/walkthrough.out"
+
+# localstripe, a Stripe-compatible server, on 127.0.0.1:$(LOCALSTRIPE_PORT) as the tests run it
+# (core/tests/localstripe.py: PaymentIntents with `amount_received`, which the webhook
+# needs and localstripe 1.15.10 alone omits). For the card walk-through (docs/walkthrough.md).
+LOCALSTRIPE_PORT ?= 8420
+localstripe: venv-dev
+	$(BIN)/python -c 'import socket, subprocess, sys; from core.tests.localstripe import _LAUNCHER; \
+	  listener = socket.create_server(("127.0.0.1", $(LOCALSTRIPE_PORT))); \
+	  sys.exit(subprocess.run([sys.executable, "-c", _LAUNCHER, str(listener.fileno())], pass_fds=[listener.fileno()]).returncode)'
 
 lint: venv-dev
 	$(BIN)/ruff check .
