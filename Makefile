@@ -5,15 +5,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrations-check venv clean bench
+.PHONY: run test lint format migrations-check venv venv-dev clean bench screenshots walkthrough localstripe
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+# Two stamps in one venv: serving needs requirements.txt only; the tests and tools
+# (requirements-dev.txt: pytest, playwright, schemathesis, ruff ...) go on top of it.
+# Each is redone only when its file changes, so `make run` after `make test` (or the
+# reverse) installs nothing it already has.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-venv: $(BIN)/.installed
+venv: $(VENV)/.runtime
+venv-dev: $(VENV)/.dev
 
 # A local .env with a fresh secret, written once; plain http on localhost, so the
 # HTTPS redirect and secure-only cookies of production are off here.
@@ -45,24 +56,47 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
-test: venv $(CHROMIUM)
+test: venv-dev $(CHROMIUM)
 	$(BIN)/pytest
 
-lint: venv
+# The back offices' screenshots in docs/ (admin-operator.png, admin-merchant.png):
+# only the browser tests, saving their pages. Tests never write into the tree otherwise.
+screenshots: venv-dev $(CHROMIUM)
+	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest -m browser backoffice/tests/test_browser.py
+
+# The API guide's walk-through (docs/walkthrough.sh) against a running `make run` on
+# $(PORT); rewrites its transcript, docs/walkthrough.out, which
+# paymentflow/tests/test_walkthrough.py compares with a run on a fresh database.
+walkthrough:
+	BASE_URL=http://127.0.0.1:$(PORT) bash docs/walkthrough.sh > docs/walkthrough.out.new \
+	  || { rm -f docs/walkthrough.out.new; exit 1; }
+	mv docs/walkthrough.out.new docs/walkthrough.out
+	@echo "Wrote docs/walkthrough.out"
+
+# localstripe, a Stripe-compatible server, on 127.0.0.1:$(LOCALSTRIPE_PORT) as the tests run it
+# (core/tests/localstripe.py: PaymentIntents with `amount_received`, which the webhook
+# needs and localstripe 1.15.10 alone omits). For the card walk-through (docs/walkthrough.md).
+LOCALSTRIPE_PORT ?= 8420
+localstripe: venv-dev
+	$(BIN)/python -c 'import socket, subprocess, sys; from core.tests.localstripe import _LAUNCHER; \
+	  listener = socket.create_server(("127.0.0.1", $(LOCALSTRIPE_PORT))); \
+	  sys.exit(subprocess.run([sys.executable, "-c", _LAUNCHER, str(listener.fileno())], pass_fds=[listener.fileno()]).returncode)'
+
+lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: venv
+format: venv-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 # Performance benchmarks against baselines measured in the same run (bench/RESULTS.md).
 # Needs PostgreSQL and Redis as for the tests; installs wrk/pgbench if missing. Not part of CI.
 # bench/run.py runs the app with BENCH=true, which installs the bench app (bench/app/).
-bench: venv
+bench: venv-dev
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-migrations-check: venv
+migrations-check: venv-dev
 	DJANGO_SECRET_KEY=makemigrations-check $(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:

@@ -1,15 +1,17 @@
 """Both back offices driven in headless Chromium (Debian's) against a live server.
 
-Each test also saves a screenshot of its back office's index page into docs/,
-for the README. One browser serves the whole module; each test gets a fresh
+With SCREENSHOTS_DIR set (`make screenshots` sets it to docs/), each test also
+saves a screenshot of its back office's index page there, for
+docs/operations.md; without it nothing is written, so the tests leave the tree
+as they found it. One browser serves the whole module; each test gets a fresh
 context (its own cookies).
 """
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import Page, sync_playwright
 
@@ -35,7 +37,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
-DOCS = Path(settings.BASE_DIR) / "docs"
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +51,19 @@ def browser():
             chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             yield chromium
             chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def _static_files_as_before_collectstatic(settings, tmp_path):
+    """Link the static files by the names live_server serves, whether or not `make run` collected them.
+
+    After `collectstatic` (staticfiles/ and its manifest), pages link hashed names
+    (`base.1a2b3c4d5e6f.css`); live_server serves static files from the apps'
+    own directories, which know only the plain names, so the back offices
+    would load without their stylesheet. Without a manifest, URLs keep the
+    plain names (core/storage.py).
+    """
+    settings.STATIC_ROOT = tmp_path / "staticfiles"
 
 
 @pytest.fixture
@@ -98,8 +112,10 @@ def refund_sale(page: Page, *, amount: str, reason: str) -> None:
 
 
 def screenshot(page: Page, name: str) -> None:
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / name))
+    """Save the page as `name` in SCREENSHOTS_DIR, if it is set (`make screenshots`)."""
+    if directory := os.environ.get("SCREENSHOTS_DIR"):
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(directory) / name))
 
 
 def test_an_operator_freezes_a_wallet_and_posts_an_adjustment(page):
