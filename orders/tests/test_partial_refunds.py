@@ -244,6 +244,24 @@ def test_a_refund_made_in_stripes_dashboard_is_recorded_once_with_the_same_legs(
     assert reconcile("--gateway")["clean"]
 
 
+def test_api_and_dashboard_refunds_mixed_reconcile_clean(card_order, api_client, auth_client, stripe_settings):
+    order, merchant = card_order
+    client = auth_client(merchant)
+
+    refund(client, order.id, amount="4.00")
+    stripe_test_client().v1.refunds.create({"payment_intent": order.payment_intent_id, "amount": 650})
+    post_event(api_client, *charge_refunded(stripe_settings, order))
+    assert reconcile("--gateway")["clean"]
+    last = refund(client, order.id)
+
+    assert (last.json()["status"], last.json()["refundedAmount"]) == ("REFUNDED", "30.00")
+    assert [r["amount"] for r in last.json()["refunds"]] == ["4.00", "6.50", "19.50"]
+    assert stripe_refunds(order) == [400, 650, 1950]
+    assert balance(merchant) == D("0.00")
+    assert_ledger_consistent()
+    assert reconcile("--gateway")["clean"]
+
+
 def test_a_dashboard_refund_beyond_the_merchants_balance_is_owed_as_a_receivable(
     card_order, api_client, stripe_settings
 ):
