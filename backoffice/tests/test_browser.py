@@ -53,19 +53,6 @@ def browser():
             chromium.close()
 
 
-@pytest.fixture(autouse=True)
-def _static_files_as_before_collectstatic(settings, tmp_path):
-    """Link the static files by the names live_server serves, whether or not `make run` collected them.
-
-    After `collectstatic` (staticfiles/ and its manifest), pages link hashed names
-    (`base.1a2b3c4d5e6f.css`); live_server serves static files from the apps'
-    own directories, which know only the plain names, so the back offices
-    would load without their stylesheet. Without a manifest, URLs keep the
-    plain names (core/storage.py).
-    """
-    settings.STATIC_ROOT = tmp_path / "staticfiles"
-
-
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
