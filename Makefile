@@ -42,7 +42,7 @@ run: venv .env
 	@echo ""
 	@echo "  API          http://127.0.0.1:$(PORT)/api/v1/"
 	@echo "  API docs     http://127.0.0.1:$(PORT)/api/v1/docs"
-	@echo "  Operators    http://127.0.0.1:$(PORT)/admin/   (create one: $(BIN)/python manage.py createsuperuser)"
+	@echo "  Operators    http://127.0.0.1:$(PORT)/admin/   (demo logins: $(BIN)/python manage.py seed_demo)"
 	@echo "  Merchants    http://127.0.0.1:$(PORT)/merchant/   (log in with a MERCHANT account's API credentials)"
 	@echo ""
 	PORT=$(PORT) $(BIN)/gunicorn paymentflow.wsgi
