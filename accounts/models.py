@@ -2,11 +2,15 @@
 
 import unicodedata
 import uuid
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
+from django.db.models import F
 from django.db.models.functions import Lower
+
+from accounts.auth_versions import auth_version_publish
 
 
 class Role(models.TextChoices):
@@ -34,7 +38,30 @@ def validate_email_characters(email: str) -> None:
         raise ValidationError("Enter an email address without spaces, control or invisible characters.")
 
 
-class UserManager(BaseUserManager):
+# What a token stands for: a change to any of these bumps the user's auth_version,
+# which refuses every token issued before it (accounts/auth_versions.py).
+AUTH_FIELDS = ("password", "is_active", "role", "is_staff", "is_superuser")
+
+
+def _publish_on_commit(rows) -> None:
+    for user_id, version, is_active in rows:
+        transaction.on_commit(partial(auth_version_publish, user_id=user_id, version=version, is_active=is_active))
+
+
+class UserQuerySet(models.QuerySet):
+    def update(self, **fields):
+        """Update as QuerySet.update does; a change to an auth field bumps each row's auth version too."""
+        if not AUTH_FIELDS & fields.keys():
+            return super().update(**fields)
+        with transaction.atomic(using=self.db):
+            ids = list(self.values_list("pk", flat=True))
+            rows = self.model._base_manager.using(self.db).filter(pk__in=ids)
+            count = rows.update(**fields, auth_version=F("auth_version") + 1)
+            _publish_on_commit(rows.values_list("pk", "auth_version", "is_active"))
+        return count
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":
@@ -66,6 +93,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False,
         help_text="Operators: can log in to /admin/ (never a MERCHANT; it grants nothing in /merchant/).",
     )
+    # Carried by every token; bumped when an AUTH_FIELDS value changes (see save()).
+    auth_version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -85,6 +114,29 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._loaded_auth_state = user._auth_state()
+        return user
+
+    def _auth_state(self) -> tuple:
+        # A deferred field is absent from __dict__: unknown, so never taken for a change.
+        return tuple(self.__dict__.get(name) for name in AUTH_FIELDS)
+
+    def save(self, *args, **kwargs):
+        changed = not self._state.adding and self._auth_state() != getattr(self, "_loaded_auth_state", None)
+        if changed:
+            # Incremented in the UPDATE itself, so two concurrent changes never share a version.
+            self.auth_version = F("auth_version") + 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "auth_version"}
+        super().save(*args, **kwargs)
+        self._loaded_auth_state = self._auth_state()
+        if changed:
+            self.refresh_from_db(fields=["auth_version"])
+            _publish_on_commit([(self.pk, self.auth_version, self.is_active)])
 
     def clean(self) -> None:
         super().clean()

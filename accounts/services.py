@@ -8,6 +8,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.authentication import AUTH_VERSION_CLAIM, token_claims
 from accounts.exceptions import EmailTaken, InvalidCredentials
 from accounts.models import Role, User, normalize_email
 from core.errors import InvalidToken
@@ -22,8 +23,9 @@ class TokenPair:
 def token_pair_for(*, user: User) -> TokenPair:
     """Issue a refresh token (recorded as outstanding) and its access token for `user`."""
     refresh = RefreshToken.for_user(user)
-    # The role rides in the claims so clients (and later, views) can read it without a query.
-    refresh["role"] = user.role
+    # The access token copies these: a request authenticates from them without a query.
+    for claim, value in token_claims(user).items():
+        refresh[claim] = value
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
 
@@ -87,7 +89,8 @@ def auth_refresh(*, refresh_token: str) -> TokenPair:
     with transaction.atomic():
         _revoke(token)
         user = User.objects.filter(id=token["user_id"], is_active=True).first()
-        if user is None:
+        # A refresh token issued before its account changed (a new password, ...) is spent.
+        if user is None or token.get(AUTH_VERSION_CLAIM) != user.auth_version:
             raise InvalidToken()
         return token_pair_for(user=user)
 

@@ -5,6 +5,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts import services
+from accounts.selectors import user_get
 from accounts.serializers import (
     AuthResponseSerializer,
     LoginSerializer,
@@ -105,4 +106,5 @@ class AuthViewSet(OptionsWithoutCredentials, viewsets.ViewSet):
     @extend_schema(operation_id="auth_me", responses={200: UserSerializer})
     @action(detail=False, methods=["get"])
     def me(self, request):
-        return Response(UserSerializer(request.user).data)
+        # request.user holds only the token's claims: the profile is read from its row.
+        return Response(UserSerializer(user_get(user_id=request.user.id)).data)

@@ -99,11 +99,13 @@ TEMPLATES = [
 # Embedded SQLite when no DATABASE_URL is set: BEGIN IMMEDIATE makes writers take
 # the database lock up front, so two purchases serialize instead of failing with
 # "database is locked" half-way through. PostgreSQL otherwise, with persistent
-# connections (CONN_MAX_AGE) and health checks so a dropped connection is replaced.
+# connections (CONN_MAX_AGE) and health checks so a closed connection is replaced.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 else:
+    # The same backend with a health check that sends no query (core/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "core.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # true behind pgbouncer in transaction mode (docs/scaling.md): no named cursors
@@ -226,7 +228,7 @@ GATEWAY_MAX_CONCURRENT_CALLS = env.int("GATEWAY_MAX_CONCURRENT_CALLS", default=4
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.VersionedJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["djangorestframework_camel_case.render.CamelCaseJSONRenderer"],

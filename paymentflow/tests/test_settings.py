@@ -100,7 +100,7 @@ def test_with_urls_it_uses_postgresql_and_redis():
         REDIS_URL="redis://127.0.0.1:6379/9",
     )
 
-    assert values["engine"] == "django.db.backends.postgresql"
+    assert values["engine"] == "core.postgresql"  # Django's, with a health check that sends no query
     assert values["conn_max_age"] == 60
     assert values["cache"] == "django_redis.cache.RedisCache"
 

@@ -247,11 +247,11 @@ FROM generated_order WHERE refund_no IS NOT NULL
 _USERS = f"""
 INSERT INTO accounts_user
     (id, password, last_login, is_superuser, email, role, first_name, last_name, is_active, is_staff,
-     created_at, updated_at)
+     auth_version, created_at, updated_at)
 SELECT {_ID.format(what="user", number="n")}, '!' || md5(%(salt)s || ':password:' || n), NULL, FALSE,
        'ledger-' || %(salt)s || '-' || n || '@generated.invalid',
        CASE WHEN n <= %(merchants)s THEN %(merchant)s ELSE %(user)s END,
-       'Generated', 'Account ' || n, TRUE, FALSE, %(start)s, %(start)s
+       'Generated', 'Account ' || n, TRUE, FALSE, 1, %(start)s, %(start)s
 FROM generate_series(1, %(wallets)s) AS n
 """
 
