@@ -23,7 +23,9 @@ def preflight(client, path: str, origin: str, method: str = "POST", headers: str
 
 
 def test_a_preflight_from_an_allowed_origin_allows_the_api_headers(api_client):
-    response = preflight(api_client, "/api/v1/wallet/deposit", APP, headers="authorization,content-type,idempotency-key")
+    headers = "authorization,content-type,idempotency-key"
+
+    response = preflight(api_client, "/api/v1/wallet/deposit", APP, headers=headers)
 
     assert response.status_code in (200, 204)
     assert response["Access-Control-Allow-Origin"] == APP

@@ -20,7 +20,7 @@ from wallets.exceptions import InsufficientFunds
 pytestmark = pytest.mark.django_db
 
 METRICS = "/api/v1/metrics"
-TOKEN = "metrics-token-for-tests"  # noqa: S105 (a test value)
+TOKEN = "metrics-token-for-tests"
 
 
 @pytest.fixture
@@ -159,10 +159,9 @@ def test_journals_are_counted_by_kind_and_a_rolled_back_one_is_not(django_captur
         services.wallet_deposit(user=user, amount=Decimal("5.00"))
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(InsufficientFunds):
         services.wallet_withdraw(user=user, amount=Decimal("99.00"))
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            services.wallet_withdraw(user=user, amount=Decimal("1.00"))
-            raise RuntimeError("roll the withdrawal back")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        services.wallet_withdraw(user=user, amount=Decimal("1.00"))
+        raise RuntimeError("roll the withdrawal back")
 
     assert sample("paymentflow_ledger_journals_total", kind="DEPOSIT") == before + 2
     assert sample("paymentflow_ledger_journals_total", kind="WITHDRAWAL") == withdrawals_before
