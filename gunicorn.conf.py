@@ -15,8 +15,6 @@ import os
 import shutil
 import tempfile
 
-from prometheus_client import multiprocess
-
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
@@ -59,6 +57,11 @@ def on_starting(server):
 
 
 def child_exit(server, worker):
+    # Imported here, not above: prometheus_client picks its value store when first
+    # imported, and the workers (forked from this process) must pick it after
+    # on_starting has set PROMETHEUS_MULTIPROC_DIR.
+    from prometheus_client import multiprocess
+
     multiprocess.mark_process_dead(worker.pid)
 
 
