@@ -54,7 +54,7 @@ class StatementQuerySerializer(serializers.Serializer):
     def validate(self, data):
         first_day, last_day = data["from"], data["to"]
         if last_day < first_day:
-            raise serializers.ValidationError({"to": ["Must not be before `from`."]})
+            raise serializers.ValidationError({"to": ["Must not be before the from date."]})
         if last_day == date.max:
             # The statement ends at the start of the next day, which does not exist.
             raise serializers.ValidationError({"to": [f"Must be before {date.max.isoformat()}."]})
