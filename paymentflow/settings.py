@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "core",
     "accounts",
     "wallets",
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: a request id for every request and one access log line, whatever answers it.
     "core.middleware.RequestLogMiddleware",
+    # Before anything that can answer (redirects, whitenoise): a preflight is answered here.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.ApiErrorMiddleware",
@@ -225,6 +228,16 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Stripe calls one process may have waiting at once; more fail at once with 503 (core/gateway.py).
 GATEWAY_MAX_CONCURRENT_CALLS = env.int("GATEWAY_MAX_CONCURRENT_CALLS", default=4)
+
+# --- Cross-origin and metrics (docs/api.md, Cross-origin; docs/operations.md, Metrics)
+# Browsers on these origins may call the API (and only the API): no cookies, the
+# bearer token is the credential, so CORS_ALLOW_CREDENTIALS stays off.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = rf"^/{API_PREFIX}/"
+CORS_ALLOW_HEADERS = ("authorization", "content-type", "idempotency-key")
+CORS_EXPOSE_HEADERS = ("Idempotent-Replayed", "Retry-After", "X-Request-ID")
+# Empty: no metrics endpoint (404). Scrapers send it as a bearer token.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -184,3 +184,31 @@ def test_deploy_check_fails_on_each_weakening(weakening, warning):
 
     assert result.returncode != 0
     assert warning in result.stdout + result.stderr
+
+
+CROSS_ORIGIN_AND_METRICS = """
+import json
+import django
+from django.conf import settings
+django.setup()
+print(json.dumps({"origins": settings.CORS_ALLOWED_ORIGINS, "metrics_token": settings.METRICS_TOKEN}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("variables", "origins", "token"),
+    [
+        ({}, [], ""),
+        (
+            {"CORS_ALLOWED_ORIGINS": "https://app.example.com,http://localhost:3000", "METRICS_TOKEN": "t" * 32},
+            ["https://app.example.com", "http://localhost:3000"],
+            "t" * 32,
+        ),
+    ],
+    ids=["defaults", "set"],
+)
+def test_cross_origin_and_metrics_come_from_the_environment(variables, origins, token):
+    result = run(CROSS_ORIGIN_AND_METRICS, DJANGO_SECRET_KEY="k" * 50, **variables)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"origins": origins, "metrics_token": token}

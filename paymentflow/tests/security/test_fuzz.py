@@ -39,7 +39,7 @@ from wallets.tests.factories import fund_wallet
 SCHEMA_PATH = "/api/v1/schema?format=json"
 EXAMPLES = 20
 # Every operation of the API; the fuzzer must reach each (a schema that loads empty proves nothing).
-OPERATION_COUNT = 22
+OPERATION_COUNT = 24
 
 # Writes that could take the seeded objects away from later operations run last.
 METHOD_ORDER = {"GET": 0, "POST": 1, "PATCH": 2, "DELETE": 3}
