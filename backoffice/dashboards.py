@@ -25,6 +25,11 @@ class Figure:
     alert: bool = False
 
 
+def counted(count: int, noun: str) -> str:
+    """Return "1 refund", "3 refunds"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _admin(name: str, *args, site: str, query: str = "") -> str:
     url = reverse(f"admin:{name}", args=args, current_app=site)
     return f"{url}?{query}" if query else url
@@ -52,7 +57,7 @@ def operator_figures(dashboard: OperatorDashboard, *, site: str) -> list[Figure]
             "refunds",
             "Refunds",
             dashboard.refund_amount,
-            f"{dashboard.refund_count} refund{'' if dashboard.refund_count == 1 else 's'} {since}",
+            f"{counted(dashboard.refund_count, 'refund')} {since}",
             _admin("orders_order_changelist", site=site, query="status__exact=REFUNDED"),
         ),
         Figure(
@@ -83,7 +88,9 @@ def operator_figures(dashboard: OperatorDashboard, *, site: str) -> list[Figure]
 
 def _reconciliation_figure(run, *, site: str) -> Figure:
     if run is None:
-        return Figure("last-reconciliation", "Last reconciliation", "Never run", "manage.py reconcile records its runs here")
+        return Figure(
+            "last-reconciliation", "Last reconciliation", "Never run", "manage.py reconcile records its runs here"
+        )
     count = run.discrepancy_count
     value = "Clean" if run.clean else f"{count} discrepanc{'y' if count == 1 else 'ies'}"
     note = f"finished {timesince(run.finished_at)} ago" if run.finished_at else "still running"
@@ -95,9 +102,7 @@ def merchant_figures(summary: MerchantSummary, *, site: str) -> list[Figure]:
     """Return the merchants' figures: the month's sales, the window's refunds, the balance."""
     currency = summary.currency
     return [
-        Figure(
-            "units-sold", "Units sold", summary.units_sold, f"since {summary.month_start:%-d %B}, completed sales"
-        ),
+        Figure("units-sold", "Units sold", summary.units_sold, f"since {summary.month_start:%-d %B}, completed sales"),
         Figure(
             "revenue",
             "Revenue this month",
@@ -108,8 +113,7 @@ def merchant_figures(summary: MerchantSummary, *, site: str) -> list[Figure]:
             "refunds",
             "Refunds",
             f"{summary.refund_amount} {currency}",
-            f"{summary.refund_count} refund{'' if summary.refund_count == 1 else 's'} "
-            f"since {summary.window_start:%-d %b}",
+            f"{counted(summary.refund_count, 'refund')} since {summary.window_start:%-d %b}",
             _admin("orders_order_changelist", site=site, query="status__exact=REFUNDED"),
         ),
         Figure(

@@ -3,13 +3,13 @@
 from django.contrib import admin
 
 from backoffice.merchants.base import MerchantOwnedAdmin
-from backoffice.shared import UUIDSearchMixin
+from backoffice.shared import DateRangeFilter, ReportListMixin, UUIDSearchMixin, short_id
 from backoffice.sites import merchant_site
 from wallets.models import LedgerEntry, WalletKind
 
 
 @admin.register(LedgerEntry, site=merchant_site)
-class MerchantLedgerAdmin(UUIDSearchMixin, MerchantOwnedAdmin):
+class MerchantLedgerAdmin(ReportListMixin, UUIDSearchMixin, MerchantOwnedAdmin):
     menu_label = "Wallet ledger"
     list_display = [
         "sequence",
@@ -19,15 +19,38 @@ class MerchantLedgerAdmin(UUIDSearchMixin, MerchantOwnedAdmin):
         "balance_before",
         "balance_after",
         "description",
-        "order_id",
+        short_id("order_id", "order"),
     ]
     list_display_links = ["sequence"]
-    list_filter = ["type"]
+    list_filter = ["type", ("created_at", DateRangeFilter)]
+    list_totals = (("Net change", "amount"),)
+    export_name = "ledger"
+    export_fields = (
+        ("sequence", "sequence"),
+        ("created_at", "created_at"),
+        ("type", "type"),
+        ("amount", "amount"),
+        ("balance_before", "balance_before"),
+        ("balance_after", "balance_after"),
+        ("description", "description"),
+        ("order_id", "order_id"),
+        ("id", "id"),
+    )
     search_fields = ["description"]
     uuid_search_fields = ("id", "order_id")
     date_hierarchy = "created_at"
     ordering = ["-sequence"]
-    fields = ["id", *list_display]
+    fields = [
+        "id",
+        "sequence",
+        "created_at",
+        "type",
+        "amount",
+        "balance_before",
+        "balance_after",
+        "description",
+        "order_id",
+    ]
     readonly_fields = fields
     actions = None
 

@@ -10,7 +10,15 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from backoffice.shared import ReadOnlyAdminMixin, RefundInline, StatusHistoryInline, refund_selected
+from backoffice.shared import (
+    DateRangeFilter,
+    ReadOnlyAdminMixin,
+    RefundInline,
+    ReportListMixin,
+    StatusHistoryInline,
+    refund_selected,
+    short_id,
+)
 from backoffice.sites import operator_site
 from orders.models import Order, WebhookEvent, WebhookOutcome
 from orders.services.refunds.rules import refund_allowed_for_any_order
@@ -40,7 +48,7 @@ class OrderRefundInline(RefundInline):
 
 
 @admin.register(Order, site=operator_site)
-class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OrderAdmin(ReportListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Orders are read-only here; the refund action goes through `order_refund` like the API.
 
     View-only on purpose: saving a change form would write back a status read
@@ -48,7 +56,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """
 
     list_display = [
-        "id",
+        short_id("id"),
         "created_at",
         "status",
         "payment_method",
@@ -58,7 +66,24 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "buyer",
         "merchant",
     ]
-    list_filter = ["status", "payment_method", "created_at"]
+    list_filter = ["status", "payment_method", ("created_at", DateRangeFilter)]
+    list_totals = (("Total", "total_amount"), ("Fees", "fee_amount"))
+    export_name = "orders"
+    export_fields = (
+        ("id", "id"),
+        ("created_at", "created_at"),
+        ("status", "status"),
+        ("payment_method", "payment_method"),
+        ("product", "product_name"),
+        ("unit_price", "unit_price"),
+        ("quantity", "quantity"),
+        ("total_amount", "total_amount"),
+        ("fee_amount", "fee_amount"),
+        ("currency", "currency"),
+        ("buyer_email", "buyer__email"),
+        ("merchant_email", "merchant__email"),
+        ("payment_intent_id", "payment_intent_id"),
+    )
     search_fields = ["id", "buyer__email", "merchant__email", "product_name", "payment_intent_id"]
     date_hierarchy = "created_at"
     list_select_related = ["buyer", "merchant"]

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django import template
 
+from backoffice.dashboards import counted
 from backoffice.selectors import DayTotal, ProductTotal
 
 register = template.Library()
@@ -76,7 +77,7 @@ def day_chart(days: list[DayTotal], measure: str, title: str, unit: str = ""):
                 y=TOP + plot_height - height,
                 width=slot * 0.8,
                 height=height,
-                tip=f"{day.day:%a %-d %b}: {day.count} order{'' if day.count == 1 else 's'}, {day.amount} {unit}".strip(),
+                tip=f"{day.day:%a %-d %b}: {counted(day.count, 'order')}, {day.amount} {unit}".strip(),
                 label=f"{day.day:%-d %b}" if (len(days) - 1 - n) % 7 == 0 or last else "",
             )
         )
@@ -114,7 +115,7 @@ def product_chart(products: list[ProductTotal], unit: str = ""):
                 y=n * ROW + 4,
                 width=max(width, 1.0),
                 height=ROW - 8,
-                tip=f"{product.name}: {product.units} unit{'' if product.units == 1 else 's'}, {product.revenue} {unit}",
+                tip=f"{product.name}: {counted(product.units, 'unit')}, {product.revenue} {unit}".strip(),
                 label=name,
                 figure=f"{product.revenue} · {product.units} u.",
                 text_y=n * ROW + 15,
