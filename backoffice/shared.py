@@ -93,6 +93,29 @@ def short_id(field: str, description: str | None = None):
     return column
 
 
+def short_datetime(field: str, description: str | None = None):
+    """Return a list column showing `field` (a date-time) as "2026-11-04 09:30" UTC, to the second on hover.
+
+    Django's "Nov. 4, 2026, 9:30 a.m." takes half as much again of a list's width.
+    """
+
+    @admin.display(description=description or field.replace("_", " "), ordering=field)
+    def column(obj):
+        value = getattr(obj, field)
+        if value is None:
+            return "-"
+        value = value.astimezone(UTC)
+        return format_html(
+            '<time class="pf-time" datetime="{}" title="{}">{}</time>',
+            value.isoformat(),
+            f"{value:%Y-%m-%d %H:%M:%S} UTC",
+            f"{value:%Y-%m-%d %H:%M}",
+        )
+
+    column.__name__ = f"{field}_short"
+    return column
+
+
 class DateRangeForm(forms.Form):
     start = forms.DateField(required=False)
     end = forms.DateField(required=False)

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from backoffice.merchants.base import MerchantOwnedAdmin
-from backoffice.shared import DateRangeFilter, ReportListMixin, UUIDSearchMixin, short_id
+from backoffice.shared import DateRangeFilter, ReportListMixin, UUIDSearchMixin, short_datetime, short_id
 from backoffice.sites import merchant_site
 from wallets.models import LedgerEntry, WalletKind
 
@@ -13,7 +13,7 @@ class MerchantLedgerAdmin(ReportListMixin, UUIDSearchMixin, MerchantOwnedAdmin):
     menu_label = "Wallet ledger"
     list_display = [
         "sequence",
-        "created_at",
+        short_datetime("created_at"),
         "type",
         "amount",
         "balance_before",

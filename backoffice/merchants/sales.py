@@ -11,6 +11,7 @@ from backoffice.shared import (
     StatusHistoryInline,
     UUIDSearchMixin,
     refund_selected,
+    short_datetime,
     short_id,
 )
 from backoffice.sites import is_merchant, merchant_site
@@ -39,7 +40,7 @@ class MerchantRefundInline(RefundInline):
 class MerchantSaleAdmin(ReportListMixin, UUIDSearchMixin, MerchantOwnedAdmin):
     menu_label = "Sales"
     list_display = [
-        "created_at",
+        short_datetime("created_at"),
         "product_name",
         "buyer_email",
         "quantity",

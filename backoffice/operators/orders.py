@@ -17,6 +17,7 @@ from backoffice.shared import (
     ReportListMixin,
     StatusHistoryInline,
     refund_selected,
+    short_datetime,
     short_id,
 )
 from backoffice.sites import operator_site
@@ -57,7 +58,7 @@ class OrderAdmin(ReportListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = [
         short_id("id"),
-        "created_at",
+        short_datetime("created_at"),
         "status",
         "payment_method",
         "product_name",

@@ -21,7 +21,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from backoffice.models import MerchantReceivable
-from backoffice.shared import DateRangeFilter, ReadOnlyAdminMixin, ReportListMixin, UUIDSearchMixin, short_id
+from backoffice.shared import (
+    DateRangeFilter,
+    ReadOnlyAdminMixin,
+    ReportListMixin,
+    UUIDSearchMixin,
+    short_datetime,
+    short_id,
+)
 from backoffice.sites import operator_site
 from core.errors import ApplicationError
 from core.money import MoneyField, quantize
@@ -217,7 +224,7 @@ class LedgerEntryAdmin(ReportListMixin, UUIDSearchMixin, ReadOnlyAdminMixin, adm
         "balance_after",
         "sequence",
         short_id("order_id", "order"),
-        "created_at",
+        short_datetime("created_at"),
     ]
     list_filter = ["type", "wallet__kind", ("created_at", DateRangeFilter)]
     list_totals = (("Sum of amounts", "amount"),)

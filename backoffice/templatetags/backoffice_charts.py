@@ -20,12 +20,12 @@ register = template.Library()
 
 WIDTH = 640
 HEIGHT = 180
-LEFT = 56  # room for the y axis figures
-BOTTOM = 20  # room for the dates
+LEFT = 64  # room for the y axis figures
+BOTTOM = 24  # room for the dates
 TOP = 8
-ROW = 22  # one product per row
-NAME_WIDTH = 170
-VALUE_WIDTH = 120
+ROW = 26  # one product per row
+NAME_WIDTH = 200
+VALUE_WIDTH = 150
 NAME_CHARS = 26
 
 
@@ -41,6 +41,9 @@ class Bar:
     # Where the label and figure of a product's row are written.
     text_y: float = 0.0
     figure_x: float = 0.0
+    # A day's date: under the middle of its bar, the last one ending at the chart's edge.
+    label_x: float = 0.0
+    anchor: str = "middle"
 
 
 def _ceiling(value: Decimal | int) -> Decimal:
@@ -70,7 +73,7 @@ def day_chart(days: list[DayTotal], measure: str, title: str, unit: str = ""):
     bars = []
     for n, (day, value) in enumerate(zip(days, values, strict=True)):
         height = float(value) / float(top) * plot_height
-        last = n == len(days) - 1
+        last = n == len(days) - 1  # today: always labelled, counting back in weeks from it
         bars.append(
             Bar(
                 x=LEFT + n * slot + slot * 0.1,
@@ -78,7 +81,9 @@ def day_chart(days: list[DayTotal], measure: str, title: str, unit: str = ""):
                 width=slot * 0.8,
                 height=height,
                 tip=f"{day.day:%a %-d %b}: {counted(day.count, 'order')}, {day.amount} {unit}".strip(),
-                label=f"{day.day:%-d %b}" if (len(days) - 1 - n) % 7 == 0 or last else "",
+                label=f"{day.day:%-d %b}" if (len(days) - 1 - n) % 7 == 0 else "",
+                label_x=WIDTH if last else LEFT + (n + 0.5) * slot,
+                anchor="end" if last else "middle",
             )
         )
     return {
@@ -118,7 +123,7 @@ def product_chart(products: list[ProductTotal], unit: str = ""):
                 tip=f"{product.name}: {counted(product.units, 'unit')}, {product.revenue} {unit}".strip(),
                 label=name,
                 figure=f"{product.revenue} · {product.units} u.",
-                text_y=n * ROW + 15,
+                text_y=n * ROW + 18,
                 figure_x=NAME_WIDTH + max(width, 1.0) + 6,
             )
         )

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,12 +12,11 @@ from django.utils import timezone
 
 from accounts.tests.factories import MerchantFactory, UserFactory
 from backoffice.selectors import DASHBOARD_DAYS, merchant_summary, operator_dashboard
-from backoffice.tests.factories import operator, refund_action, sale
+from backoffice.tests.factories import days_ago, operator, refund_action, sale
 from catalog.tests.factories import ProductFactory
 from orders.models import Order, OrderStatus, StatusChangeSource
 from orders.services import order_refund
-from reconciliation.tests.helpers import ledger_triggers_disabled
-from wallets.models import SYSTEM_WALLET_IDS, LedgerEntry, WalletKind
+from wallets.models import SYSTEM_WALLET_IDS, WalletKind
 from wallets.tests.factories import fund_wallet
 
 pytestmark = pytest.mark.django_db
@@ -37,17 +36,6 @@ def client_of(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def days_ago(order: Order, days: int) -> Order:
-    """Move `order` (and the entries of its journal) `days` back, to noon UTC of that day."""
-    today = timezone.now().astimezone(UTC).date()
-    moment = datetime.combine(today - timedelta(days=days), datetime.min.time(), UTC) + timedelta(hours=12)
-    Order.objects.filter(id=order.id).update(created_at=moment)
-    with ledger_triggers_disabled():
-        LedgerEntry.objects.filter(order_id=order.id).update(created_at=moment)
-    order.created_at = moment
-    return order
 
 
 def exported(response) -> list[dict]:
