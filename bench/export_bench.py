@@ -35,7 +35,7 @@ OPERATOR_EMAIL = "export-bench@bench.invalid"
 sys.path.insert(0, str(ROOT))
 
 # The scratch database and the measured child, as the reconcile benchmark does them.
-from bench.reconcile_bench import ENTRIES_PER_WALLET, MANAGE, checked, drop_database, recreate_database  # noqa: E402
+from bench.reconcile_bench import checked, each_size, generated_ledger  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -70,11 +70,7 @@ def child() -> None:
 
 
 def bench_size(entries: int, *, env: dict[str, str], runs: int) -> dict:
-    wallets = max(2, entries // ENTRIES_PER_WALLET)
-    log(f"{entries} entries, {wallets} wallets: migrate")
-    checked([*MANAGE, "migrate", "--no-input", "-v", "0"], env=env)
-    log("generate_ledger")
-    generated = checked([*MANAGE, "generate_ledger", "--entries", str(entries), "--wallets", str(wallets)], env=env)
+    wallets, generated = generated_ledger(entries, env=env)
     downloads, peaks = [], []
     for run in range(1, runs + 1):
         result = checked([sys.executable, str(Path(__file__).resolve()), "--child"], env=env)
@@ -130,26 +126,8 @@ def main() -> None:
         child()
         return
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{args.server}/{args.database}",
-        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "export-bench-only"),
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        # Installs the bench app, whose generate_ledger fills the scratch database.
-        "BENCH": "true",
-    }
-    load = os.getloadavg()
-    floor = checked([*MANAGE, "check"], env=env)
-    rows = []
-    try:
-        for entries in args.sizes:
-            recreate_database(args.server, args.database)
-            rows.append(bench_size(entries, env=env, runs=args.runs))
-    finally:
-        if not args.keep:
-            drop_database(args.server, args.database)
-    print_report(rows, floor_mb=floor.peak_rss_mb, load=load)
+    rows, floor_mb, load = each_size(args, bench_size, name="export-bench")
+    print_report(rows, floor_mb=floor_mb, load=load)
 
 
 if __name__ == "__main__":

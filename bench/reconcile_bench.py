@@ -82,12 +82,45 @@ def drop_database(server: str, name: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def bench_size(entries: int, *, env: dict[str, str], runs: int) -> dict:
+def generated_ledger(entries: int, *, env: dict[str, str]) -> tuple[int, Measure]:
+    """Migrate the scratch database and fill it with `entries` entries; return the wallets and the measure."""
     wallets = max(2, entries // ENTRIES_PER_WALLET)
     log(f"{entries} entries, {wallets} wallets: migrate")
     checked([*MANAGE, "migrate", "--no-input", "-v", "0"], env=env)
     log("generate_ledger")
     generated = checked([*MANAGE, "generate_ledger", "--entries", str(entries), "--wallets", str(wallets)], env=env)
+    return wallets, generated
+
+
+def each_size(args, bench_size, *, name: str) -> tuple[list[dict], float, tuple[float, float, float]]:
+    """Run `bench_size(entries, env=…, runs=…)` on a fresh scratch database for each of `args.sizes`.
+
+    Return its rows, the peak RSS of `manage.py check` (the floor) and the load average at the start.
+    """
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{args.server}/{args.database}",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", f"{name}-only"),
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        # Installs the bench app, whose generate_ledger fills the scratch database.
+        "BENCH": "true",
+    }
+    load = os.getloadavg()
+    floor = checked([*MANAGE, "check"], env=env)
+    rows = []
+    try:
+        for entries in args.sizes:
+            recreate_database(args.server, args.database)
+            rows.append(bench_size(entries, env=env, runs=args.runs))
+    finally:
+        if not args.keep:
+            drop_database(args.server, args.database)
+    return rows, floor.peak_rss_mb, load
+
+
+def bench_size(entries: int, *, env: dict[str, str], runs: int) -> dict:
+    wallets, generated = generated_ledger(entries, env=env)
     measures, document = [], {}
     for run in range(1, runs + 1):
         result = measured([*MANAGE, "reconcile", "--json", "-v", "0"], env=env)
@@ -143,25 +176,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the last scratch database")
     args = parser.parse_args()
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{args.server}/{args.database}",
-        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "reconcile-bench-only"),
-        "DJANGO_DEBUG": "false",
-        # Installs the bench app, whose generate_ledger fills the scratch database.
-        "BENCH": "true",
-    }
-    load = os.getloadavg()
-    floor = checked([*MANAGE, "check"], env=env)
-    rows = []
-    try:
-        for entries in args.sizes:
-            recreate_database(args.server, args.database)
-            rows.append(bench_size(entries, env=env, runs=args.runs))
-    finally:
-        if not args.keep:
-            drop_database(args.server, args.database)
-    print_report(rows, floor_mb=floor.peak_rss_mb, load=load)
+    rows, floor_mb, load = each_size(args, bench_size, name="reconcile-bench")
+    print_report(rows, floor_mb=floor_mb, load=load)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from django.db.models import F
 
 from backoffice.merchants.base import MerchantOwnedAdmin
 from backoffice.shared import (
+    ORDER_EXPORT_FIELDS,
     DateRangeFilter,
     RefundInline,
     ReportListMixin,
@@ -59,19 +60,7 @@ class MerchantSaleAdmin(ReportListMixin, UUIDSearchMixin, MerchantOwnedAdmin):
         ("Net", F("total_amount") - F("fee_amount")),
     )
     export_name = "sales"
-    export_fields = (
-        ("id", "id"),
-        ("created_at", "created_at"),
-        ("status", "status"),
-        ("payment_method", "payment_method"),
-        ("product", "product_name"),
-        ("unit_price", "unit_price"),
-        ("quantity", "quantity"),
-        ("total_amount", "total_amount"),
-        ("fee_amount", "fee_amount"),
-        ("currency", "currency"),
-        ("buyer_email", "buyer__email"),
-    )
+    export_fields = ORDER_EXPORT_FIELDS
     uuid_search_fields = ("id",)
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]

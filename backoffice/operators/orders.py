@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from backoffice.shared import (
+    ORDER_EXPORT_FIELDS,
     DateRangeFilter,
     ReadOnlyAdminMixin,
     RefundInline,
@@ -71,17 +72,7 @@ class OrderAdmin(ReportListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_totals = (("Total", "total_amount"), ("Fees", "fee_amount"))
     export_name = "orders"
     export_fields = (
-        ("id", "id"),
-        ("created_at", "created_at"),
-        ("status", "status"),
-        ("payment_method", "payment_method"),
-        ("product", "product_name"),
-        ("unit_price", "unit_price"),
-        ("quantity", "quantity"),
-        ("total_amount", "total_amount"),
-        ("fee_amount", "fee_amount"),
-        ("currency", "currency"),
-        ("buyer_email", "buyer__email"),
+        *ORDER_EXPORT_FIELDS,
         ("merchant_email", "merchant__email"),
         ("payment_intent_id", "payment_intent_id"),
     )
