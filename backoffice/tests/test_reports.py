@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import MerchantFactory, UserFactory
 from backoffice.selectors import DASHBOARD_DAYS, merchant_summary, operator_dashboard
+from backoffice.templatetags.backoffice_charts import _ceiling
 from backoffice.tests.factories import days_ago, operator, refund_action, sale
 from catalog.tests.factories import ProductFactory
 from orders.models import Order, OrderStatus, StatusChangeSource
@@ -238,3 +239,26 @@ def test_a_bulk_refund_says_how_many_were_refunded_and_why_others_were_refused()
     assert texts[0] == "Refunded 1 order(s), 1 refused:"
     assert texts[1].startswith(f"Order {done.id}: ")
     assert Order.objects.get(id=fresh.id).status == OrderStatus.REFUNDED
+
+
+@pytest.mark.parametrize(
+    ("account", "url"),
+    [
+        pytest.param(lambda: MerchantFactory(), f"{ORDERS}export.csv", id="merchant-on-admin"),
+        pytest.param(lambda: UserFactory(), f"{SALES}export.csv", id="user-on-merchant"),
+        pytest.param(lambda: operator(), f"{SALES}export.csv", id="operator-on-merchant"),
+    ],
+)
+def test_only_the_sites_own_users_export(account, url):
+    sale(ProductFactory())
+
+    response = client_of(account()).get(url)
+
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_the_axis_tops_are_round_numbers():
+    tops = [_ceiling(Decimal(value)) for value in ("0", "0.40", "3", "37.50", "100", "101")]
+
+    assert tops == [Decimal(top) for top in ("1", "0.5", "5", "50", "100", "200")]
