@@ -178,14 +178,15 @@ class ReportListMixin:
 
     `list_totals`: (label, field or expression) pairs summed as money over
     every row the filters, search and date drill-down select (not only the
-    page shown), in one query; the count is the one the list shows. `export_fields`: (header, `values()` lookup)
-    pairs, the CSV's columns. The export honors the same filters (it builds the
-    changelist from the same query string), so a merchant, whose queryset is
-    its own rows, exports only those.
+    page shown), in one query; the count is the one the list shows.
+    `export_fields`: (header, `values()` lookup) pairs, the CSV's columns. The
+    export honors the same filters (it builds the changelist from the same
+    query string), so a merchant, whose queryset is its own rows, exports only
+    those.
     """
 
     change_list_template = "backoffice/change_list.html"
-    list_totals: tuple[tuple[str, str], ...] = ()
+    list_totals: tuple[tuple[str, object], ...] = ()
     export_fields: tuple[tuple[str, str], ...] = ()
     export_name = ""
 

@@ -106,12 +106,19 @@ class OrderAdmin(ReportListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The inbox, read-only; a failed event can be processed again once its cause is fixed."""
 
-    list_display = ["received_at", "type", "outcome", "event_id", "order", "attempts", "processed_at"]
+    list_display = [
+        "received_at",
+        "type",
+        "outcome",
+        "event_id",
+        short_id("order_id", "order"),
+        "attempts",
+        "processed_at",
+    ]
     list_filter = ["outcome", "type", "provider"]
     search_fields = ["event_id", "order__id", "detail"]
     date_hierarchy = "received_at"
     ordering = ["-received_at", "-id"]
-    list_select_related = ["order"]
     show_full_result_count = False
     actions = ["reprocess", "dismiss"]
     fields = [

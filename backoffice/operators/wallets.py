@@ -273,7 +273,7 @@ class MerchantReceivableAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     then books that with an adjustment.
     """
 
-    list_display = ["created_at", "merchant", "owed", "order_id", "description"]
+    list_display = ["created_at", "merchant", "owed", short_id("order_id", "order"), "description"]
     search_fields = ["order_id"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
