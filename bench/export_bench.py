@@ -35,7 +35,7 @@ OPERATOR_EMAIL = "export-bench@bench.invalid"
 sys.path.insert(0, str(ROOT))
 
 # The scratch database and the measured child, as the reconcile benchmark does them.
-from bench.reconcile_bench import checked, each_size, generated_ledger  # noqa: E402
+from bench.reconcile_bench import checked, each_size, generated_ledger, print_growth, size_arguments  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -106,20 +106,11 @@ def print_report(rows: list[dict], *, floor_mb: float, load: tuple[float, float,
             f"| {statistics.median(times):.2f} s | {min(times):.2f} … {max(times):.2f} s "
             f"| {row['rows'] / statistics.median(times):,.0f} | {row['peak_rss_mb']:.1f} MB |"
         )
-    if len(rows) > 1:
-        growth = rows[-1]["peak_rss_mb"] - rows[0]["peak_rss_mb"]
-        ratio = rows[-1]["entries"] / rows[0]["entries"]
-        print()
-        print(f"{ratio:.0f}x the entries: peak RSS {growth:+.1f} MB (from {rows[0]['peak_rss_mb']:.1f} MB)")
+    print_growth(rows)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000], help="ledger entries")
-    parser.add_argument("--runs", type=int, default=3, help="downloads per size (default 3)")
-    parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
-    parser.add_argument("--database", default="pf_bench_export", help="scratch database (dropped and recreated)")
-    parser.add_argument("--keep", action="store_true", help="keep the last scratch database")
+    parser = size_arguments(__doc__, sizes=[10_000, 1_000_000], runs="downloads", database="pf_bench_export")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

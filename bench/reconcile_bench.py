@@ -160,6 +160,11 @@ def print_report(rows: list[dict], *, floor_mb: float, load: tuple[float, float,
     print("|---|" + "---:|" * len(rows))
     for name in names:
         print(f"| {name} | " + " | ".join(f"{row['checks'][name]:.2f} s" for row in rows) + " |")
+    print_growth(rows)
+
+
+def print_growth(rows: list[dict]) -> None:
+    """Print how the peak RSS moved from the smallest size to the largest (the "flat memory" line)."""
     if len(rows) > 1:
         growth = rows[-1]["peak_rss_mb"] - rows[0]["peak_rss_mb"]
         ratio = rows[-1]["entries"] / rows[0]["entries"]
@@ -167,13 +172,19 @@ def print_report(rows: list[dict], *, floor_mb: float, load: tuple[float, float,
         print(f"{ratio:.0f}x the entries: peak RSS {growth:+.1f} MB (from {rows[0]['peak_rss_mb']:.1f} MB)")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="ledger entries")
-    parser.add_argument("--runs", type=int, default=3, help="reconcile runs per size (default 3)")
+def size_arguments(doc: str, *, sizes: list[int], runs: str, database: str) -> argparse.ArgumentParser:
+    """Return the parser of a benchmark over ledger sizes, each on a fresh scratch database."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=sizes, help="ledger entries")
+    parser.add_argument("--runs", type=int, default=3, help=f"{runs} per size (default 3)")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
-    parser.add_argument("--database", default="pf_bench_recon", help="scratch database (dropped and recreated)")
+    parser.add_argument("--database", default=database, help="scratch database (dropped and recreated)")
     parser.add_argument("--keep", action="store_true", help="keep the last scratch database")
+    return parser
+
+
+def main() -> None:
+    parser = size_arguments(__doc__, sizes=[100_000, 1_000_000], runs="reconcile runs", database="pf_bench_recon")
     args = parser.parse_args()
 
     rows, floor_mb, load = each_size(args, bench_size, name="reconcile-bench")
