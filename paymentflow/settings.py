@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "accounts",
     "wallets",
     "catalog",
+    "delivery",
     "orders",
     "reconciliation",
     "backoffice",
