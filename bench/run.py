@@ -18,6 +18,7 @@ runs on it. Method and recorded results: bench/RESULTS.md.
 # ruff: noqa: S603 - runs the project's own tools (gunicorn, wrk, pgbench, psql) with arguments built here.
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -167,6 +168,7 @@ class Bench:
             "REDIS_URL": args.redis_url,
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DELIVERY_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DJANGO_SECURE_COOKIES": "false",
             "DJANGO_HSTS_SECONDS": "0",
