@@ -5,6 +5,7 @@ import pytest
 from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.models import DeliveryKind, Product
 from catalog.tests.factories import ProductFactory
+from catalog.tests.test_api import assert_problem
 from delivery.crypto import code_decrypt
 from delivery.models import Code, CodeStatus
 from delivery.tests.factories import codes_product, new_codes
@@ -19,14 +20,6 @@ PRODUCTS = "/api/v1/products"
 
 def codes_url(product) -> str:
     return f"{PRODUCTS}/{product.id}/codes"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["code"] == code
-    return body
 
 
 def stock(product) -> tuple[int, int]:
