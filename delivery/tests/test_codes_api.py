@@ -6,8 +6,10 @@ from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.models import DeliveryKind, Product
 from catalog.tests.factories import ProductFactory
 from catalog.tests.test_api import assert_problem
+from core.tests.threads import run_together
 from delivery.crypto import code_decrypt
 from delivery.models import Code, CodeStatus
+from delivery.services.codes import codes_add
 from delivery.tests.factories import codes_product, new_codes
 from orders.models import PaymentMethod
 from orders.services import order_purchase
@@ -313,3 +315,15 @@ def test_the_errors_of_bad_codes_name_each_by_its_position(auth_client):
     body = assert_problem(response, 400, "validation_error")
     assert len(body["errors"]["codes"]) == 2
     assert body["errors"]["codes"][0].startswith("Code 1: ") and body["errors"]["codes"][1].startswith("Code 2: ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_uploads_of_the_same_codes_add_each_once():
+    product = codes_product(codes=0)
+    codes = new_codes(5)
+
+    results = run_together(10, lambda i: codes_add(product_id=product.id, merchant=product.merchant, codes=codes))
+
+    assert sorted(result.added for result in results) == [0] * 9 + [5]
+    assert Code.objects.filter(product=product).count() == 5
+    assert stock(product) == (5, 5)
