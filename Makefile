@@ -37,6 +37,10 @@ venv-dev: $(VENV)/.dev
 	@echo "Wrote .env with a new DJANGO_SECRET_KEY"
 
 run: venv .env
+	@# A .env written before codes were encrypted at rest gets its key once (DEBUG is off here).
+	@grep -q '^DELIVERY_ENCRYPTION_KEYS=' .env || { \
+	  echo "DELIVERY_ENCRYPTION_KEYS=$$($(PYTHON) -c 'import base64, secrets; print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')" >> .env; \
+	  echo "Added DELIVERY_ENCRYPTION_KEYS to .env"; }
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	@echo ""
@@ -103,7 +107,7 @@ bench-export: venv-dev
 	$(BIN)/python bench/export_bench.py $(BENCH_ARGS)
 
 migrations-check: venv-dev
-	DJANGO_SECRET_KEY=makemigrations-check $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SECRET_KEY=makemigrations-check DELIVERY_ENCRYPTION_KEYS=YnVpbGQtdGltZS1vbmx5LWRlbGl2ZXJ5LWtleS0wMTI= $(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
 	rm -rf $(VENV) staticfiles

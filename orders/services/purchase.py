@@ -1,7 +1,7 @@
 """Buying a product: from the wallet in one transaction, or by card (reservation + PaymentIntent)."""
 
 from datetime import timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db import transaction
@@ -64,7 +64,9 @@ def order_purchase(*, buyer, product_id: UUID, quantity: int, method: str) -> Or
     units are reserved and the order is PENDING with a PaymentIntent that the
     webhook later completes or fails. Errors, in this order: missing or deleted
     product (404), the buyer's own product (400), inactive (409), stock (409),
-    then funds or a frozen wallet (409).
+    a FILE product without its file (409), then funds or a frozen wallet (409).
+    The order's delivery is written in the same transaction: a CODES product's
+    codes are DELIVERED with a wallet payment, RESERVED for a card payment.
     """
     if method == PaymentMethod.WALLET:
         return _purchase_with_wallet(buyer=buyer, product_id=product_id, quantity=quantity)
@@ -98,10 +100,14 @@ def _wallet_purchase_attempt(*, buyer, product_id: UUID, quantity: int) -> Order
     product = locks.take_units(product_id=product_id, quantity=quantity)
     if product.merchant_id not in wallets:
         raise _MerchantChanged()
+    order_id = uuid4()
+    # Its codes are taken here, under the product lock that take_units holds (delivery.locks.codes_take).
+    locks.open_delivery(order_id=order_id, buyer=buyer, product=product, quantity=quantity, paid=True)
     order = _new_order(
         buyer=buyer,
         product=product,
         quantity=quantity,
+        id=order_id,
         status=OrderStatus.COMPLETED,
         payment_method=PaymentMethod.WALLET,
     )
@@ -128,13 +134,18 @@ def _purchase_with_card(*, buyer, product_id: UUID, quantity: int) -> Order:
         raise gateway.GatewayUnavailable()
     _refuse_own_product(buyer=buyer, merchant_id=_merchant_of(product_id=product_id))
     with transaction.atomic():
-        product = LockSequence().take_units(product_id=product_id, quantity=quantity)
+        locks = LockSequence()
+        product = locks.take_units(product_id=product_id, quantity=quantity)
         # A product moved to this buyer since the check above: nothing is kept.
         _refuse_own_product(buyer=buyer, merchant_id=product.merchant_id)
+        order_id = uuid4()
+        # Its codes are RESERVED until the payment succeeds (delivered) or fails or expires (released).
+        locks.open_delivery(order_id=order_id, buyer=buyer, product=product, quantity=quantity, paid=False)
         order = _new_order(
             buyer=buyer,
             product=product,
             quantity=quantity,
+            id=order_id,
             status=OrderStatus.PENDING,
             payment_method=PaymentMethod.GATEWAY,
             payment_provider="stripe",
