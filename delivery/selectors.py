@@ -1,58 +1,29 @@
-"""Delivery reads: a product's file, and the download an order's delivery offers."""
+"""Delivery reads: a merchant's code pool (hints only), a buyer's delivery (the codes in clear), product files."""
 
-import uuid
 from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from accounts.models import User
-from catalog.exceptions import NotProductOwner, ProductNotFound
 from catalog.models import DeliveryKind, Product
+from catalog.selectors import product_get_owned
 from delivery.crypto import code_decrypt
 from delivery.exceptions import DeliveryNotFound, ProductFileNotFound
 from delivery.files import require_file_kind
-from delivery.models import CodeStatus, Delivery, DeliveryStatus, ProductFile
+from delivery.models import Code, CodeStatus, Delivery, DeliveryStatus, ProductFile
 
 
-def product_get_for_file(*, product_id: uuid.UUID | str, merchant: User) -> Product:
-    """Return a non-deleted FILE product of `merchant` (404, 403, or 409 `delivery_kind_mismatch` otherwise)."""
-    product = Product.objects.filter(id=product_id, deleted_at__isnull=True).first()
-    if product is None:
-        raise ProductNotFound()
-    if product.merchant_id != merchant.id:
-        raise NotProductOwner()
-    return require_file_kind(product)
+def code_list_for_merchant(*, product_id: UUID | str, merchant: User, status: str | None = None) -> QuerySet[Code]:
+    """Return the pool of a product of `merchant` (404 / 403 otherwise), deleted codes excluded, newest first."""
+    product = product_get_owned(product_id=product_id, merchant=merchant)
+    codes = Code.objects.filter(product=product, deleted_at__isnull=True).select_related("delivery")
+    if status is not None:
+        codes = codes.filter(status=status)
+    return codes.order_by("-created_at", "-id")
 
 
-def product_file_get(*, product_id: uuid.UUID | str, merchant: User) -> ProductFile:
-    """Return the file of `merchant`'s FILE product, or raise `ProductFileNotFound`."""
-    product_file = ProductFile.objects.filter(product=product_get_for_file(product_id=product_id, merchant=merchant))
-    if not (found := product_file.first()):
-        raise ProductFileNotFound()
-    return found
-
-
-@dataclass(frozen=True)
-class DownloadOffer:
-    """The file a delivery lets its buyer download, and how many downloads it has left."""
-
-    product_file: ProductFile
-    downloads_remaining: int
-
-
-def delivery_download_offer(*, delivery: Delivery) -> DownloadOffer | None:
-    """Return what a DELIVERED delivery of a FILE product offers to download; None for any other."""
-    if delivery.status != DeliveryStatus.DELIVERED or delivery.product.delivery_kind != DeliveryKind.FILE:
-        return None
-    product_file = ProductFile.objects.filter(product_id=delivery.product_id).first()
-    if product_file is None:
-        return None
-    remaining = max(settings.DOWNLOAD_LIMIT - delivery.downloads_used, 0)
-    return DownloadOffer(product_file=product_file, downloads_remaining=remaining)
-
-
-# 17a's (until merged)
 @dataclass(frozen=True)
 class DeliveredCode:
     id: UUID
@@ -81,3 +52,35 @@ def delivery_get_for_buyer(*, order_id: UUID | str, buyer: User) -> BuyerDeliver
         held = delivery.codes.filter(status=CodeStatus.DELIVERED).order_by("created_at", "id")
         codes = [DeliveredCode(id=code.id, code=code_decrypt(code.ciphertext)) for code in held]
     return BuyerDelivery(delivery=delivery, codes=codes)
+
+
+def product_get_for_file(*, product_id: UUID | str, merchant: User) -> Product:
+    """Return a non-deleted FILE product of `merchant` (404, 403, or 409 `delivery_kind_mismatch` otherwise)."""
+    return require_file_kind(product_get_owned(product_id=product_id, merchant=merchant))
+
+
+def product_file_get(*, product_id: UUID | str, merchant: User) -> ProductFile:
+    """Return the file of `merchant`'s FILE product, or raise `ProductFileNotFound`."""
+    product_file = ProductFile.objects.filter(product=product_get_for_file(product_id=product_id, merchant=merchant))
+    if not (found := product_file.first()):
+        raise ProductFileNotFound()
+    return found
+
+
+@dataclass(frozen=True)
+class DownloadOffer:
+    """The file a delivery lets its buyer download, and how many downloads it has left."""
+
+    product_file: ProductFile
+    downloads_remaining: int
+
+
+def delivery_download_offer(*, delivery: Delivery) -> DownloadOffer | None:
+    """Return what a DELIVERED delivery of a FILE product offers to download; None for any other."""
+    if delivery.status != DeliveryStatus.DELIVERED or delivery.product.delivery_kind != DeliveryKind.FILE:
+        return None
+    product_file = ProductFile.objects.filter(product_id=delivery.product_id).first()
+    if product_file is None:
+        return None
+    remaining = max(settings.DOWNLOAD_LIMIT - delivery.downloads_used, 0)
+    return DownloadOffer(product_file=product_file, downloads_remaining=remaining)

@@ -1,9 +1,8 @@
 """Order reads, always scoped to who is asking."""
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from delivery.models import Delivery, DeliveryStatus
+from delivery.models import Delivery
 from orders.exceptions import OrderNotFound
 from orders.models import Order, OrderStatus
 
@@ -30,8 +29,8 @@ def order_library_for_buyer(*, user) -> QuerySet[Order]:
     return (
         Order.objects.filter(buyer=user, status__in=LIBRARY_STATUSES)
         .select_related("product")
-        # Orders placed before deliveries existed have no row: nothing was ever withheld from them.
-        .annotate(delivery_status=Coalesce(delivery_status, Value(DeliveryStatus.DELIVERED)))
+        # Every order has its delivery row, written with it (orders migration 0006 for older ones).
+        .annotate(delivery_status=delivery_status)
         .order_by("-created_at", "-id")
     )
 

@@ -1,7 +1,7 @@
 """Buying a product: from the wallet in one transaction, or by card (reservation + PaymentIntent)."""
 
 from datetime import timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db import transaction
@@ -98,10 +98,14 @@ def _wallet_purchase_attempt(*, buyer, product_id: UUID, quantity: int) -> Order
     product = locks.take_units(product_id=product_id, quantity=quantity)
     if product.merchant_id not in wallets:
         raise _MerchantChanged()
+    order_id = uuid4()
+    # Its codes are taken here, under the product lock that take_units holds (delivery.locks.codes_take).
+    locks.open_delivery(order_id=order_id, buyer=buyer, product=product, quantity=quantity, paid=True)
     order = _new_order(
         buyer=buyer,
         product=product,
         quantity=quantity,
+        id=order_id,
         status=OrderStatus.COMPLETED,
         payment_method=PaymentMethod.WALLET,
     )
@@ -128,13 +132,18 @@ def _purchase_with_card(*, buyer, product_id: UUID, quantity: int) -> Order:
         raise gateway.GatewayUnavailable()
     _refuse_own_product(buyer=buyer, merchant_id=_merchant_of(product_id=product_id))
     with transaction.atomic():
-        product = LockSequence().take_units(product_id=product_id, quantity=quantity)
+        locks = LockSequence()
+        product = locks.take_units(product_id=product_id, quantity=quantity)
         # A product moved to this buyer since the check above: nothing is kept.
         _refuse_own_product(buyer=buyer, merchant_id=product.merchant_id)
+        order_id = uuid4()
+        # Its codes are RESERVED until the payment succeeds (delivered) or fails or expires (released).
+        locks.open_delivery(order_id=order_id, buyer=buyer, product=product, quantity=quantity, paid=False)
         order = _new_order(
             buyer=buyer,
             product=product,
             quantity=quantity,
+            id=order_id,
             status=OrderStatus.PENDING,
             payment_method=PaymentMethod.GATEWAY,
             payment_provider="stripe",

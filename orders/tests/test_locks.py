@@ -47,8 +47,8 @@ def test_a_lock_out_of_the_global_order_is_refused(product, first, then):
             steps[then](locks)
 
 
-def test_a_wallet_purchase_sends_seven_statements_and_nothing_before_its_locks(settings):
-    """Lock both wallets (the merchant read in the same statement), take the units, then the writes."""
+def test_a_wallet_purchase_sends_eight_statements_and_nothing_before_its_locks(settings):
+    """Lock both wallets (the merchant read in the same statement), take the units, then the writes (delivery first)."""
     settings.PLATFORM_FEE_PERCENT = Decimal("10")
     buyer = funded_buyer("100.00")
     product = ProductFactory(price=Decimal("10.00"))
@@ -59,6 +59,7 @@ def test_a_wallet_purchase_sends_seven_statements_and_nothing_before_its_locks(s
     assert [sql.split()[0] for sql in statements] == [
         "SELECT",
         "UPDATE",
+        "INSERT",
         "INSERT",
         "INSERT",
         "UPDATE",
