@@ -64,6 +64,9 @@ class ProductFileUploadHandler(TemporaryFileUploadHandler):
     def file_complete(self, file_size):
         upload = super().file_complete(file_size)
         upload.sha256 = self._sha256.hexdigest()
+        # The parser closes (and so deletes) whatever a handler still holds as `file` when it
+        # skips a later part: the finished upload is the request's now, no longer the handler's.
+        del self.file
         return upload
 
     def received_file(self, files) -> HashedUpload | None:

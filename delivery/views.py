@@ -11,9 +11,10 @@ from rest_framework.views import APIView
 from catalog.permissions import IsMerchant
 from core.schema import problem_responses
 from core.views import OptionsWithoutCredentials
-from delivery import selectors, services
+from delivery import selectors
 from delivery.links import download_link_mint, download_link_read
 from delivery.serializers import DeliverySerializer, ProductFileSerializer, ProductFileUploadSerializer
+from delivery.services.files import delivery_download, product_file_replace
 from delivery.uploads import product_file_upload_handler
 
 PRODUCT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Product id.")
@@ -53,9 +54,7 @@ class ProductFileView(OptionsWithoutCredentials, APIView):
         handler = product_file_upload_handler(request._request)
         body = ProductFileUploadSerializer(data={"file": handler.received_file(request.FILES)})
         body.is_valid(raise_exception=True)
-        product_file = services.product_file_replace(
-            product_id=id, merchant=request.user, upload=body.validated_data["file"]
-        )
+        product_file = product_file_replace(product_id=id, merchant=request.user, upload=body.validated_data["file"])
         return Response(ProductFileSerializer(product_file).data)
 
 
@@ -83,7 +82,7 @@ class DownloadView(OptionsWithoutCredentials, APIView):
     )
     @problem_responses(410)
     def get(self, request, token):
-        download = services.delivery_download(order_id=download_link_read(token=token))
+        download = delivery_download(order_id=download_link_read(token=token))
         if download.redirect_url is not None:
             return HttpResponseRedirect(download.redirect_url)
         return FileResponse(download.stream, as_attachment=True, filename=download.product_file.file_name)
