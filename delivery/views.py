@@ -15,6 +15,7 @@ from delivery import selectors
 from delivery.links import download_link_mint, download_link_read
 from delivery.serializers import DeliverySerializer, ProductFileSerializer, ProductFileUploadSerializer
 from delivery.services.files import delivery_download, product_file_replace
+from delivery.storage import attachment_header
 from delivery.uploads import product_file_upload_handler
 
 PRODUCT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Product id.")
@@ -85,7 +86,9 @@ class DownloadView(OptionsWithoutCredentials, APIView):
         download = delivery_download(order_id=download_link_read(token=token))
         if download.redirect_url is not None:
             return HttpResponseRedirect(download.redirect_url)
-        return FileResponse(download.stream, as_attachment=True, filename=download.product_file.file_name)
+        response = FileResponse(download.stream, as_attachment=True, filename=download.product_file.file_name)
+        response["Content-Disposition"] = attachment_header(download.product_file.file_name)
+        return response
 
 
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Order id.")
