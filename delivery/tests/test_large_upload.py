@@ -23,7 +23,7 @@ def test_a_100_mb_file_passes_the_1_mb_body_limit_and_streams_to_storage(
     assert (settings.DATA_UPLOAD_MAX_MEMORY_SIZE, settings.DELIVERY_MAX_FILE_BYTES) == (MB, 100 * MB)
     boundary = "pf-upload-boundary"
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"archive.bin\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="archive.bin"\r\n'
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
