@@ -47,6 +47,11 @@ def code_decrypt(ciphertext: str) -> str:
     return _fernet(_keys()).decrypt(ciphertext.encode("ascii")).decode()
 
 
+def code_reencrypt(ciphertext: str) -> str:
+    """Return the token re-encrypted under the newest key (decrypted with whichever key wrote it)."""
+    return _fernet(_keys()).rotate(ciphertext.encode("ascii")).decode("ascii")
+
+
 def _hash(lookup_key: bytes, code: str) -> str:
     return hmac.new(lookup_key, code.encode(), hashlib.sha256).hexdigest()
 

@@ -20,6 +20,9 @@ class CodeTextField(serializers.CharField):
         super().__init__(min_length=1, max_length=CODE_MAX_LENGTH, **kwargs)
 
     def to_internal_value(self, data):
+        # A JSON number is refused rather than turned into text: 00123 would arrive as "123".
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Each code must be a string.")
         code = super().to_internal_value(data)
         if not code.isprintable():
             raise serializers.ValidationError("Codes are printable characters only.")

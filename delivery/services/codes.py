@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from catalog.models import DeliveryKind, Product
 from catalog.services import product_lock_owned, product_supply_units
-from delivery.crypto import code_encrypt, code_hint, code_lookup_hashes
+from delivery.crypto import code_decrypt, code_encrypt, code_hint, code_lookup_hash, code_lookup_hashes, code_reencrypt
 from delivery.exceptions import CodeNotFound, DeliveryKindMismatch, InvalidCodeState
 from delivery.locks import code_qs_select_for_update
 from delivery.models import Code, CodeStatus
@@ -71,3 +71,37 @@ def code_delete(*, product_id: UUID | str, code_id: UUID | str, merchant: User) 
         code.deleted_at = timezone.now()
         code.save(update_fields=["deleted_at", "updated_at"])
         product_supply_units(product=product, quantity=-1)
+
+
+@dataclass(frozen=True)
+class Reencrypted:
+    moved: int
+    current: int
+
+
+def codes_reencrypt(*, batch_size: int = 500) -> Reencrypted:
+    """Move every code (deleted ones too) to the newest of `DELIVERY_ENCRYPTION_KEYS`: ciphertext and hash.
+
+    A code's hash is written with its ciphertext, under the same key, so a code
+    whose hash is already the newest key's is current and left alone: the
+    command can be stopped and run again. Each code is written with a
+    compare-and-set on its old ciphertext and no lock, so sales go on meanwhile.
+    """
+    moved = current = 0
+    last_id = None
+    while True:
+        batch = Code.objects.order_by("id").values_list("id", "ciphertext", "lookup_hash")
+        if last_id is not None:
+            batch = batch.filter(id__gt=last_id)
+        rows = list(batch[:batch_size])
+        if not rows:
+            return Reencrypted(moved=moved, current=current)
+        for code_id, ciphertext, lookup_hash in rows:
+            newest_hash = code_lookup_hash(code_decrypt(ciphertext))
+            if newest_hash == lookup_hash:
+                current += 1
+                continue
+            moved += Code.objects.filter(id=code_id, ciphertext=ciphertext).update(
+                ciphertext=code_reencrypt(ciphertext), lookup_hash=newest_hash
+            )
+        last_id = rows[-1][0]
