@@ -75,13 +75,11 @@ class CodesUploadForm(forms.Form):
 
 
 def _first_error(errors) -> str:
-    """Flatten DRF's errors for the list of codes into one sentence, naming the first bad code's row."""
+    """Say in one sentence what is wrong with the list of codes: its length, or its first bad code."""
     if isinstance(errors, dict):
         row, messages_of_row = next(iter(errors.items()))
         return f"Code {int(row) + 1}: {' '.join(str(m) for m in messages_of_row)}"
-    return " ".join(str(message) for message in errors).replace("This list", "The upload") + (
-        f" (1 to {CODES_PER_UPLOAD} codes per upload)."
-    )
+    return f"An upload has 1 to {CODES_PER_UPLOAD} codes."
 
 
 @admin.register(Code, site=merchant_site)

@@ -55,7 +55,7 @@ class MerchantProductForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if (
-            not self.instance.pk
+            self.instance._state.adding
             and cleaned.get("delivery_kind") == DeliveryKind.CODES
             and cleaned.get("available_units")
         ):
