@@ -7,6 +7,7 @@ as they found it. One browser serves the whole module; each test gets a fresh
 context (its own cookies).
 """
 
+import hashlib
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 from accounts.tests.factories import DEFAULT_PASSWORD, MerchantFactory, UserFactory
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
+from delivery.models import ProductFile
 from orders.models import Order, OrderStatus, PaymentMethod
 from orders.services import order_purchase
 from reconciliation.models import ReconciliationRun
@@ -191,3 +193,61 @@ def test_a_merchant_creates_a_product_sees_a_sale_and_refunds_it(page):
     assert page.inner_text("#balance .pf-figure") == "37.50 USD"
     assert Order.objects.filter(merchant=merchant).count() == 2
     screenshot(page, "admin-merchant.png")
+
+
+def test_a_merchant_uploads_codes_and_a_file_and_sees_which_codes_went_to_which_order(page, settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "delivery": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}},
+    }
+    MerchantFactory(email="shop@example.com")
+    buyer = UserFactory(email="ada@example.com")
+    fund_wallet(buyer, "100.00")
+    log_in(page, "/merchant/", "shop@example.com")
+
+    # A CODES product, created with no stock: its codes are its stock.
+    page.goto("/merchant/catalog/product/add/")
+    page.fill("#id_name", "Licence keys")
+    page.fill("#id_price", "9.00")
+    page.fill("#id_available_units", "0")
+    page.select_option("#id_delivery_kind", "CODES")
+    page.click("input[name=_save]")
+    page.wait_for_selector("ul.messagelist")
+    keys = Product.objects.get(name="Licence keys")
+
+    page.goto("/merchant/delivery/code/")
+    page.click("#upload-codes")
+    page.select_option("#id_product", str(keys.id))
+    page.fill("#id_codes", "KEY-AAAA-1111\nKEY-BBBB-2222\nKEY-CCCC-3333\nKEY-AAAA-1111")
+    page.click("input[name=apply]")
+    page.wait_for_selector("ul.messagelist")
+    assert "added 3 code(s), skipped 1 duplicate(s); 3 available" in page.inner_text("ul.messagelist")
+
+    order = order_purchase(buyer=buyer, product_id=keys.id, quantity=1, method=PaymentMethod.WALLET)
+    page.goto("/merchant/delivery/code/")
+    listed = page.inner_text("#result_list")
+    assert "KEY-" not in listed
+    assert listed.count("…") == 3
+    page.click(f"#result_list a:has-text('{order.id}')")
+    page.wait_for_selector("#content-main")
+    assert page.url.endswith(f"/merchant/orders/order/{order.id}/change/")
+
+    # A FILE product: its page links to its file, where the merchant uploads it.
+    page.goto("/merchant/catalog/product/add/")
+    page.fill("#id_name", "Field recordings")
+    page.fill("#id_price", "4.00")
+    page.fill("#id_available_units", "100")
+    page.select_option("#id_delivery_kind", "FILE")
+    page.click("input[name=_save]")
+    page.wait_for_selector("ul.messagelist")
+    recordings = Product.objects.get(name="Field recordings")
+    page.goto(f"/merchant/catalog/product/{recordings.id}/change/")
+    page.click("#product-file-link")
+    page.set_input_files("#id_file", {"name": "dawn.flac", "mimeType": "audio/flac", "buffer": b"fLaC" * 1000})
+    page.click("input[name=apply]")
+    page.wait_for_selector("ul.messagelist")
+    assert "the file is now dawn.flac" in page.inner_text("ul.messagelist")
+    stored = ProductFile.objects.get(product=recordings)
+    assert (stored.size, stored.sha256) == (4000, hashlib.sha256(b"fLaC" * 1000).hexdigest())
+    assert stored.sha256 in page.inner_text("#delivery-details")
+    screenshot(page, "admin-merchant-file.png")
