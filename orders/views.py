@@ -150,13 +150,6 @@ class OrderViewSet(
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-@extend_schema(
-    operation_id="library_list",
-    description=(
-        "The caller's COMPLETED and PARTIALLY_REFUNDED orders, newest first, with what each delivers; "
-        "`status` is the delivery's (REVOKED when an operator revoked it)."
-    ),
-)
 class LibraryView(OptionsWithoutCredentials, ListAPIView):
     """The buyer's library: every purchase paid for and not fully refunded."""
 
@@ -164,6 +157,16 @@ class LibraryView(OptionsWithoutCredentials, ListAPIView):
 
     def get_queryset(self):
         return selectors.order_library_for_buyer(user=self.request.user)
+
+    @extend_schema(
+        operation_id="library_list",
+        description=(
+            "The caller's COMPLETED and PARTIALLY_REFUNDED orders, newest first, with what each delivers; "
+            "`status` is the delivery's (REVOKED when an operator revoked it)."
+        ),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class WebhookAckSerializer(serializers.Serializer):
