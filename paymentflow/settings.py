@@ -284,6 +284,8 @@ if DELIVERY_S3_BUCKET:
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": DOWNLOAD_LINK_TTL_SECONDS,
+            # SigV4 presigned URLs: what every AWS region and S3-compatible service accepts.
+            "signature_version": "s3v4",
             "file_overwrite": False,
         },
     }
