@@ -209,6 +209,8 @@ class DownloadView(OptionsWithoutCredentials, APIView):
     # The signed token is the credential: an Authorization header is not read.
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # No HEAD: Django would answer it with `get`, and a link checker's probe would spend a download.
+    http_method_names = ["get", "options"]
 
     @extend_schema(
         operation_id="downloads_retrieve",

@@ -71,6 +71,16 @@ def test_the_delivery_offers_a_signed_absolute_link_that_downloads_the_file(auth
 
 
 @pytest.mark.django_db
+def test_a_head_request_is_refused_and_spends_no_download(auth_client, order):
+    url = delivery_of(auth_client, order)["download"]["url"]
+
+    response = Client().head(url.removeprefix("http://testserver"))
+
+    assert response.status_code == 405
+    assert downloads_used(order) == 0
+
+
+@pytest.mark.django_db
 def test_every_read_mints_a_fresh_link(settings, auth_client, order):
     first = delivery_of(auth_client, order)["download"]
     settings.DOWNLOAD_LINK_TTL_SECONDS = 3600
