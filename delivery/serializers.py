@@ -29,12 +29,27 @@ class CodeTextField(serializers.CharField):
         return code
 
 
+class CodeListField(serializers.ListField):
+    """1 to 1000 codes; the errors of bad ones are one flat list naming each by its position (from 0)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=CodeTextField(), min_length=1, max_length=CODES_PER_UPLOAD, **kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            raise serializers.ValidationError(
+                [f"Code {index}: {message}" for index, messages in exc.detail.items() for message in messages]
+            ) from None
+
+
 class CodesUploadSerializer(serializers.Serializer):
     """Body of POST /products/{id}/codes."""
 
-    codes = serializers.ListField(
-        child=CodeTextField(), min_length=1, max_length=CODES_PER_UPLOAD, help_text="1 to 1000 codes."
-    )
+    codes = CodeListField(help_text="1 to 1000 codes, each trimmed, 1 to 255 printable characters.")
 
 
 class CodesAddedSerializer(serializers.Serializer):

@@ -310,3 +310,13 @@ def test_an_activation_limit_is_for_codes_products_only(auth_client, merchant, p
     assert_problem(auth_client(merchant).post(PRODUCTS, body, format="json"), 400, "validation_error")
     patched = auth_client(merchant).patch(f"{PRODUCTS}/{product.id}", {"activationLimit": 2}, format="json")
     assert_problem(patched, 400, "validation_error")
+
+
+def test_the_errors_of_bad_codes_name_each_by_its_position(auth_client):
+    product = codes_product(codes=0)
+
+    response = auth_client(product.merchant).post(codes_url(product), {"codes": ["OK-1", "", "a\x07"]}, format="json")
+
+    body = assert_problem(response, 400, "validation_error")
+    assert len(body["errors"]["codes"]) == 2
+    assert body["errors"]["codes"][0].startswith("Code 1: ") and body["errors"]["codes"][1].startswith("Code 2: ")
