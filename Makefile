@@ -63,7 +63,7 @@ $(CHROMIUM):
 test: venv-dev $(CHROMIUM)
 	$(BIN)/pytest
 
-# The back offices' screenshots in docs/ (admin-operator.png, admin-merchant.png):
+# The back offices' screenshots in docs/ (admin-operator.png, admin-merchant.png, admin-merchant-file.png):
 # only the browser tests, saving their pages. Tests never write into the tree otherwise.
 screenshots: venv-dev $(CHROMIUM)
 	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest -m browser backoffice/tests/test_browser.py

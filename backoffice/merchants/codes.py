@@ -17,7 +17,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from backoffice.delivery import delivery_form_page
+from backoffice.delivery import act_on_each, delivery_form_page
 from backoffice.merchants.base import MerchantOwnedAdmin
 from backoffice.sites import is_merchant, merchant_site
 from catalog.exceptions import NotProductOwner, ProductNotFound
@@ -118,16 +118,15 @@ class MerchantCodeAdmin(MerchantOwnedAdmin):
 
     @admin.action(description="Delete selected unused codes", permissions=["delete_unused"])
     def delete_unused(self, request, queryset):
-        deleted = 0
-        for code in queryset:
-            try:
-                code_delete(product_id=code.product_id, code_id=code.id, merchant=request.user)
-            except ApplicationError as exc:
-                self.message_user(request, f"Code …{code.hint}: {exc.detail}", messages.WARNING)
-                continue
-            deleted += 1
-        if deleted:
-            self.message_user(request, f"Deleted {deleted} unused code(s).", messages.SUCCESS)
+        act_on_each(
+            self,
+            request,
+            queryset,
+            lambda code: code_delete(product_id=code.product_id, code_id=code.id, merchant=request.user),
+            label=lambda code: f"Code …{code.hint}",
+            done="Deleted {count} unused code(s).",
+            refused_level=messages.WARNING,
+        )
 
     def get_urls(self):
         upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="delivery_code_upload")

@@ -7,14 +7,13 @@ delivered code, with a reason: it goes through `delivery.services.deliveries`
 """
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from backoffice.delivery import delivery_form_page
+from backoffice.delivery import act_on_each, delivery_form_page
 from backoffice.shared import ReadOnlyAdminMixin, UUIDSearchMixin
 from backoffice.sites import operator_site
-from core.errors import ApplicationError
 from delivery.models import Code, Delivery, ProductFile, Revocation
 from delivery.services.deliveries import code_revoke_by_operator, delivery_revoke_by_operator
 
@@ -43,16 +42,15 @@ def revoke_selected(model_admin, request, queryset, *, noun: str, revoke) -> obj
             submit_label="Revoke",
             cancel_url=reverse(f"admin:{model_admin.opts.app_label}_{model_admin.opts.model_name}_changelist"),
         )
-    revoked = 0
-    for row in queryset:
-        try:
-            revoke(row, form.cleaned_data["reason"])
-        except ApplicationError as exc:
-            model_admin.message_user(request, f"{row}: {exc.detail}", messages.ERROR)
-            continue
-        revoked += 1
-    if revoked:
-        model_admin.message_user(request, f"Revoked {revoked} {noun}(s).", messages.SUCCESS)
+    reason = form.cleaned_data["reason"]
+    act_on_each(
+        model_admin,
+        request,
+        queryset,
+        lambda row: revoke(row, reason),
+        label=str,
+        done=f"Revoked {{count}} {noun}(s).",
+    )
     return None
 
 

@@ -100,6 +100,20 @@ def refund_sale(page: Page, *, amount: str, reason: str) -> None:
     assert "Refunded 1 sale(s)." in page.inner_text("ul.messagelist")
 
 
+def add_product(page: Page, *, name: str, price: str, units: str, description: str = "", kind: str = "") -> Product:
+    """Create a product on the merchants' add form (a delivery kind if given) and return it."""
+    page.goto("/merchant/catalog/product/add/")
+    page.fill("#id_name", name)
+    page.fill("#id_description", description)
+    page.fill("#id_price", price)
+    page.fill("#id_available_units", units)
+    if kind:
+        page.select_option("#id_delivery_kind", kind)
+    page.click("input[name=_save]")
+    page.wait_for_selector("ul.messagelist")
+    return Product.objects.get(name=name)
+
+
 def screenshot(page: Page, name: str) -> None:
     """Save the page as `name` in SCREENSHOTS_DIR, if it is set (`make screenshots`)."""
     if directory := os.environ.get("SCREENSHOTS_DIR"):
@@ -159,14 +173,13 @@ def test_a_merchant_creates_a_product_sees_a_sale_and_refunds_it(page):
     assert_admin_css_loaded(page)
     assert page.inner_text("#site-name") == "Payment Flow merchant"
 
-    page.goto("/merchant/catalog/product/add/")
-    page.fill("#id_name", "Field guide to birds")
-    page.fill("#id_description", "Every bird of the valley, with calls.")
-    page.fill("#id_price", "12.50")
-    page.fill("#id_available_units", "40")
-    page.click("input[name=_save]")
-    page.wait_for_selector("ul.messagelist")
-    product = Product.objects.get(name="Field guide to birds")
+    product = add_product(
+        page,
+        name="Field guide to birds",
+        description="Every bird of the valley, with calls.",
+        price="12.50",
+        units="40",
+    )
     assert (product.merchant, product.price, product.available_units) == (merchant, Decimal("12.50"), 40)
 
     order = order_purchase(buyer=buyer, product_id=product.id, quantity=2, method=PaymentMethod.WALLET)
@@ -195,25 +208,14 @@ def test_a_merchant_creates_a_product_sees_a_sale_and_refunds_it(page):
     screenshot(page, "admin-merchant.png")
 
 
-def test_a_merchant_uploads_codes_and_a_file_and_sees_which_codes_went_to_which_order(page, settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "delivery": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}},
-    }
+def test_a_merchant_uploads_codes_and_a_file_and_sees_which_codes_went_to_which_order(page):
     MerchantFactory(email="shop@example.com")
     buyer = UserFactory(email="ada@example.com")
     fund_wallet(buyer, "100.00")
     log_in(page, "/merchant/", "shop@example.com")
 
     # A CODES product, created with no stock: its codes are its stock.
-    page.goto("/merchant/catalog/product/add/")
-    page.fill("#id_name", "Licence keys")
-    page.fill("#id_price", "9.00")
-    page.fill("#id_available_units", "0")
-    page.select_option("#id_delivery_kind", "CODES")
-    page.click("input[name=_save]")
-    page.wait_for_selector("ul.messagelist")
-    keys = Product.objects.get(name="Licence keys")
+    keys = add_product(page, name="Licence keys", price="9.00", units="0", kind="CODES")
 
     page.goto("/merchant/delivery/code/")
     page.click("#upload-codes")
@@ -233,14 +235,7 @@ def test_a_merchant_uploads_codes_and_a_file_and_sees_which_codes_went_to_which_
     assert page.url.endswith(f"/merchant/orders/order/{order.id}/change/")
 
     # A FILE product: its page links to its file, where the merchant uploads it.
-    page.goto("/merchant/catalog/product/add/")
-    page.fill("#id_name", "Field recordings")
-    page.fill("#id_price", "4.00")
-    page.fill("#id_available_units", "100")
-    page.select_option("#id_delivery_kind", "FILE")
-    page.click("input[name=_save]")
-    page.wait_for_selector("ul.messagelist")
-    recordings = Product.objects.get(name="Field recordings")
+    recordings = add_product(page, name="Field recordings", price="4.00", units="100", kind="FILE")
     page.goto(f"/merchant/catalog/product/{recordings.id}/change/")
     page.click("#product-file-link")
     page.set_input_files("#id_file", {"name": "dawn.flac", "mimeType": "audio/flac", "buffer": b"fLaC" * 1000})
