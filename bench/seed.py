@@ -44,6 +44,7 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
+from accounts.authentication import token_claims  # noqa: E402
 from accounts.models import User  # noqa: E402
 from delivery.crypto import code_encrypt, code_hint, code_lookup_hash  # noqa: E402
 from wallets.models import SYSTEM_WALLET_IDS, WalletKind  # noqa: E402
@@ -98,9 +99,9 @@ def _accounts(cursor, *, hot_buyers: int, spread_buyers: int) -> None:
     cursor.execute(
         """
         INSERT INTO accounts_user (id, password, is_superuser, email, role, first_name, last_name,
-                                   is_active, is_staff, created_at, updated_at)
+                                   is_active, is_staff, auth_version, created_at, updated_at)
         SELECT user_id, %s, false, kind || '-' || n || '@bench.invalid', role, 'Bench', kind,
-               true, false, now(), now()
+               true, false, 1, now(), now()
         FROM bench_account
         """,
         [UNUSABLE_PASSWORD],
@@ -283,7 +284,9 @@ def _write_tokens(path: Path, user_ids: list) -> None:
     lines = []
     for user_id in user_ids:
         token = AccessToken.for_user(users[user_id])
-        token["role"] = users[user_id].role
+        # The claims the API's authentication reads (role, auth version): no user query per request.
+        for claim, value in token_claims(users[user_id]).items():
+            token[claim] = value
         lines.append(str(token))
     path.write_text("\n".join(lines) + "\n")
 
