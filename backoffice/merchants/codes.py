@@ -69,16 +69,16 @@ class CodesUploadForm(forms.Form):
         # The API's own rules (count, length, printable), on the same trimmed codes.
         body = CodesUploadSerializer(data={"codes": codes_from_text(text)})
         if not body.is_valid():
-            raise forms.ValidationError(_first_error(body.errors["codes"]))
+            raise forms.ValidationError(_codes_error(body.errors["codes"]))
         cleaned["code_list"] = body.validated_data["codes"]
         return cleaned
 
 
-def _first_error(errors) -> str:
-    """Say in one sentence what is wrong with the list of codes: its length, or its first bad code."""
-    if isinstance(errors, dict):
-        row, messages_of_row = next(iter(errors.items()))
-        return f"Code {int(row) + 1}: {' '.join(str(m) for m in messages_of_row)}"
+def _codes_error(errors: list) -> str:
+    """Say in one sentence what is wrong with the codes: the bad ones (as the API names them), or their number."""
+    bad = [str(message) for message in errors if str(message).startswith("Code ")]
+    if bad:
+        return f"Nothing was added; codes are numbered from 0: {' '.join(bad[:5])}"
     return f"An upload has 1 to {CODES_PER_UPLOAD} codes."
 
 

@@ -47,8 +47,8 @@ def test_a_merchant_uploads_codes_as_text_and_as_csv(merchant_client, codes_prod
     ("codes", "message"),
     [
         pytest.param("", "1 to 1000 codes", id="none"),
-        pytest.param("GOOD-1\nbad\u0007code", "Code 2", id="non-printable"),
-        pytest.param("X" * 256, "Code 1", id="too long"),
+        pytest.param("GOOD-1\nbad\u0007code", "Code 1: Codes are printable characters only.", id="non-printable"),
+        pytest.param("X" * 256, "Code 0: Ensure", id="too long"),
         pytest.param("\n".join(f"C-{i}" for i in range(1001)), "1 to 1000 codes", id="too many"),
     ],
 )
