@@ -64,7 +64,8 @@ test: venv-dev $(CHROMIUM)
 	$(BIN)/pytest
 
 # The back offices' screenshots in docs/ (admin-operator.png, admin-merchant.png: the
-# dashboards with their charts; admin-operator-orders.png: a list narrowed by date):
+# dashboards with their charts; admin-operator-orders.png: a list narrowed by date;
+# admin-merchant-file.png: a product's file):
 # only the browser tests, saving their pages. Tests never write into the tree otherwise.
 screenshots: venv-dev $(CHROMIUM)
 	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest -m browser backoffice/tests/test_browser.py

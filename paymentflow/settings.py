@@ -269,6 +269,45 @@ CORS_EXPOSE_HEADERS = ("Idempotent-Replayed", "Retry-After", "X-Request-ID")
 # Empty: no metrics endpoint (404). Scrapers send it as a bearer token.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
+# --- Delivery: product files and download links (docs/delivery.md) --------------
+# Uploads of product files are streamed to a temporary file as they arrive (hashed on the
+# way, FILE_UPLOAD_TEMP_DIR or the system's), never held in memory; their size is
+# bounded by DELIVERY_MAX_FILE_BYTES, not by DATA_UPLOAD_MAX_MEMORY_SIZE, which counts
+# only the non-file fields of a multipart body.
+DELIVERY_MAX_FILE_BYTES = env.int("DELIVERY_MAX_FILE_BYTES", default=100 * 1024 * 1024)
+DOWNLOAD_LINK_TTL_SECONDS = env.int("DOWNLOAD_LINK_TTL_SECONDS", default=300)
+DOWNLOAD_LIMIT = env.int("DOWNLOAD_LIMIT", default=5)
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
+# Never served under a URL of its own: buyers download through signed links only.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Product files live in the "delivery" storage: the filesystem under MEDIA_ROOT, or an
+# S3-compatible bucket when DELIVERY_S3_BUCKET is set (django-storages; credentials from
+# boto3's own chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile or an instance role).
+DELIVERY_S3_BUCKET = env.str("DELIVERY_S3_BUCKET", default="")
+if DELIVERY_S3_BUCKET:
+    STORAGES["delivery"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": DELIVERY_S3_BUCKET,
+            "endpoint_url": env.str("DELIVERY_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("DELIVERY_S3_REGION", default="") or None,
+            "location": env.str("DELIVERY_S3_PREFIX", default="delivery"),
+            "addressing_style": env.str("DELIVERY_S3_ADDRESSING_STYLE", default="") or None,
+            # Private objects; buyers get presigned URLs that live as long as a download link.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": DOWNLOAD_LINK_TTL_SECONDS,
+            # SigV4 presigned URLs: what every AWS region and S3-compatible service accepts.
+            "signature_version": "s3v4",
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["delivery"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "delivery"},
+    }
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.VersionedJWTAuthentication",
@@ -320,7 +359,10 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
     ],
-    "ENUM_NAME_OVERRIDES": {"DependencyStatusEnum": ["ok", "unavailable"]},
+    "ENUM_NAME_OVERRIDES": {
+        "DependencyStatusEnum": ["ok", "unavailable"],
+        "DeliveryStatusEnum": "delivery.models.DeliveryStatus",
+    },
 }
 
 # One JSON object per line (LOG_FORMAT=plain: one readable line), each tagged with its

@@ -8,6 +8,7 @@ context (its own cookies).
 """
 
 import csv
+import hashlib
 import os
 from datetime import timedelta
 from decimal import Decimal
@@ -22,6 +23,7 @@ from backoffice.selectors import DASHBOARD_DAYS
 from backoffice.tests.factories import days_ago, sale
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
+from delivery.models import ProductFile
 from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
 from orders.services import order_purchase, order_refund
 from reconciliation.models import ReconciliationRun
@@ -102,6 +104,20 @@ def refund_sale(page: Page, *, amount: str, reason: str) -> None:
     assert "Refunded 1 sale(s)." in page.inner_text("ul.messagelist")
 
 
+def add_product(page: Page, *, name: str, price: str, units: str, description: str = "", kind: str = "") -> Product:
+    """Create a product on the merchants' add form (a delivery kind if given) and return it."""
+    page.goto("/merchant/catalog/product/add/")
+    page.fill("#id_name", name)
+    page.fill("#id_description", description)
+    page.fill("#id_price", price)
+    page.fill("#id_available_units", units)
+    if kind:
+        page.select_option("#id_delivery_kind", kind)
+    page.click("input[name=_save]")
+    page.wait_for_selector("ul.messagelist")
+    return Product.objects.get(name=name)
+
+
 def screenshot(page: Page, name: str) -> None:
     """Save the page as `name` in SCREENSHOTS_DIR, if it is set (`make screenshots`)."""
     if directory := os.environ.get("SCREENSHOTS_DIR"):
@@ -160,14 +176,13 @@ def test_a_merchant_creates_a_product_sees_a_sale_and_refunds_it(page):
     assert_admin_css_loaded(page)
     assert page.inner_text("#site-name") == "Payment Flow merchant"
 
-    page.goto("/merchant/catalog/product/add/")
-    page.fill("#id_name", "Field guide to birds")
-    page.fill("#id_description", "Every bird of the valley, with calls.")
-    page.fill("#id_price", "12.50")
-    page.fill("#id_available_units", "40")
-    page.click("input[name=_save]")
-    page.wait_for_selector("ul.messagelist")
-    product = Product.objects.get(name="Field guide to birds")
+    product = add_product(
+        page,
+        name="Field guide to birds",
+        description="Every bird of the valley, with calls.",
+        price="12.50",
+        units="40",
+    )
     assert (product.merchant, product.price, product.available_units) == (merchant, Decimal("12.50"), 40)
 
     order = order_purchase(buyer=buyer, product_id=product.id, quantity=2, method=PaymentMethod.WALLET)
@@ -325,3 +340,43 @@ def test_a_merchant_reads_its_dashboard_narrows_its_sales_by_date_and_exports_th
     assert {row["buyer_email"] for row in rows} == {"ada@example.com"}
     page.reload()
     assert f"Exported {len(chosen)} row" in page.inner_text("ul.messagelist")
+
+
+def test_a_merchant_uploads_codes_and_a_file_and_sees_which_codes_went_to_which_order(page):
+    MerchantFactory(email="shop@example.com")
+    buyer = UserFactory(email="ada@example.com")
+    fund_wallet(buyer, "100.00")
+    log_in(page, "/merchant/", "shop@example.com")
+
+    # A CODES product, created with no stock: its codes are its stock.
+    keys = add_product(page, name="Licence keys", price="9.00", units="0", kind="CODES")
+
+    page.goto("/merchant/delivery/code/")
+    page.click("#upload-codes")
+    page.select_option("#id_product", str(keys.id))
+    page.fill("#id_codes", "KEY-AAAA-1111\nKEY-BBBB-2222\nKEY-CCCC-3333\nKEY-AAAA-1111")
+    page.click("input[name=apply]")
+    page.wait_for_selector("ul.messagelist")
+    assert "added 3 code(s), skipped 1 duplicate(s); 3 available" in page.inner_text("ul.messagelist")
+
+    order = order_purchase(buyer=buyer, product_id=keys.id, quantity=1, method=PaymentMethod.WALLET)
+    page.goto("/merchant/delivery/code/")
+    listed = page.inner_text("#result_list")
+    assert "KEY-" not in listed
+    assert listed.count("…") == 3
+    page.click(f"#result_list a:has-text('{order.id}')")
+    page.wait_for_selector("#content-main")
+    assert page.url.endswith(f"/merchant/orders/order/{order.id}/change/")
+
+    # A FILE product: its page links to its file, where the merchant uploads it.
+    recordings = add_product(page, name="Field recordings", price="4.00", units="100", kind="FILE")
+    page.goto(f"/merchant/catalog/product/{recordings.id}/change/")
+    page.click("#product-file-link")
+    page.set_input_files("#id_file", {"name": "dawn.flac", "mimeType": "audio/flac", "buffer": b"fLaC" * 1000})
+    page.click("input[name=apply]")
+    page.wait_for_selector("ul.messagelist")
+    assert "the file is now dawn.flac" in page.inner_text("ul.messagelist")
+    stored = ProductFile.objects.get(product=recordings)
+    assert (stored.size, stored.sha256) == (4000, hashlib.sha256(b"fLaC" * 1000).hexdigest())
+    assert stored.sha256 in page.inner_text("#delivery-details")
+    screenshot(page, "admin-merchant-file.png")

@@ -243,3 +243,47 @@ def test_cross_origin_and_metrics_come_from_the_environment(variables, origins, 
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"origins": origins, "metrics_token": token}
+
+
+DELIVERY_STORAGE = """
+import json
+import django
+from django.conf import settings
+django.setup()
+from django.core.files.storage import storages
+storage = storages["delivery"]
+print(json.dumps({
+    "backend": type(storage).__name__,
+    "location": str(storage.location),
+    "bucket": getattr(storage, "bucket_name", None),
+    "endpoint": getattr(storage, "endpoint_url", None),
+    "expire": getattr(storage, "querystring_expire", None),
+}))
+"""
+
+
+def test_product_files_live_under_media_root_by_default(tmp_path):
+    result = run(DELIVERY_STORAGE, DJANGO_SECRET_KEY="x" * 50, MEDIA_ROOT=str(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    storage = json.loads(result.stdout)
+    assert (storage["backend"], storage["location"]) == ("FileSystemStorage", str(tmp_path / "delivery"))
+
+
+def test_a_bucket_puts_product_files_in_s3_with_links_as_long_as_download_links():
+    result = run(
+        DELIVERY_STORAGE,
+        DJANGO_SECRET_KEY="x" * 50,
+        DELIVERY_S3_BUCKET="shop-files",
+        DELIVERY_S3_ENDPOINT_URL="https://s3.example.com",
+        DOWNLOAD_LINK_TTL_SECONDS="120",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "backend": "S3Storage",
+        "location": "delivery",
+        "bucket": "shop-files",
+        "endpoint": "https://s3.example.com",
+        "expire": 120,
+    }

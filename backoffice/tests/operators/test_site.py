@@ -92,6 +92,10 @@ def test_the_index_lists_every_operator_page(operator_client):
         "catalog.Product",
         "orders.Order",
         "orders.WebhookEvent",
+        "delivery.Delivery",
+        "delivery.Code",
+        "delivery.ProductFile",
+        "delivery.Revocation",
     }
 
 
