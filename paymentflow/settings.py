@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "catalog",
     "orders",
     "reconciliation",
+    "notifications",
     "backoffice",
 ]
 
@@ -225,6 +226,30 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Stripe calls one process may have waiting at once; more fail at once with 503 (core/gateway.py).
 GATEWAY_MAX_CONCURRENT_CALLS = env.int("GATEWAY_MAX_CONCURRENT_CALLS", default=4)
+
+# --- Merchant webhooks and emails (notifications/, docs/webhooks.md) --------------
+# First retry after this many seconds, doubling after each failed attempt.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+# Attempts in all before a delivery is FAILED (API.md: at least 6).
+WEBHOOK_MAX_ATTEMPTS = max(6, env.int("WEBHOOK_MAX_ATTEMPTS", default=8))
+# Connect, send and read together; a slower answer is a failed attempt.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5)
+# An endpoint whose every attempt has failed for this long is disabled and its merchant told.
+WEBHOOK_DISABLE_AFTER_DAYS = env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=3)
+# Local development and tests only: http:// URLs / loopback, private and other internal addresses.
+WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+
+# Mail (receipts, sale notifications): django-environ's EMAIL_URL syntax.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Payment Flow <no-reply@localhost>")
+# A mail server that does not answer within this is a failed attempt, retried later.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# First retry of an email after this many seconds, doubling, at most an hour apart.
+EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=60)
+# The site's public address, for the links in emails (a worker has no request to build them from).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

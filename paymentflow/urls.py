@@ -19,6 +19,7 @@ api_patterns = [
     path("", include("wallets.urls")),
     path("", include("catalog.urls")),
     path("", include("orders.urls")),
+    path("", include("notifications.urls")),
 ]
 
 if settings.BENCH:
