@@ -13,13 +13,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-
-class EventType(models.TextChoices):
-    ORDER_COMPLETED = "order.completed", "Order completed"
-    ORDER_REFUNDED = "order.refunded", "Order refunded (partially or fully)"
-    ORDER_FAILED = "order.failed", "Order failed"
-    ORDER_EXPIRED = "order.expired", "Order expired"
-    PRODUCT_SOLD_OUT = "product.sold_out", "Product sold out"
+from core.outbox import EventType
 
 
 class WebhookEndpoint(models.Model):

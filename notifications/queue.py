@@ -9,15 +9,15 @@ ATTEMPT_WEBHOOK = "notifications.tasks.webhook_delivery_attempt"
 SEND_EMAIL = "notifications.tasks.email_send"
 
 
-def _send(name: str, *args, countdown: float | None = None) -> None:
+def _send(name: str, *args) -> None:
     # By name: the services need not import tasks.py, which imports them.
-    current_app.send_task(name, args=[str(arg) for arg in args], countdown=countdown)
+    current_app.send_task(name, args=[str(arg) for arg in args])
 
 
-def task_enqueue_on_commit(name: str, *args, countdown: float | None = None) -> None:
+def task_enqueue_on_commit(name: str, *args) -> None:
     """Enqueue once the current transaction commits; a broker that is down is only logged.
 
     Nothing is lost that way: the row stays due and the periodic sweep
     (`webhook_deliveries_retry_due`, `emails_send_due`) enqueues it again.
     """
-    transaction.on_commit(partial(_send, name, *args, countdown=countdown), robust=True)
+    transaction.on_commit(partial(_send, name, *args), robust=True)

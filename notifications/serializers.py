@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from notifications.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
+from core.outbox import EventType
+from notifications.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from notifications.urlguard import UrlRefused, url_resolve
 
 

@@ -22,9 +22,12 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Ranges refused on top of what the ipaddress module calls non-global: shared address
 # space (carrier-grade NAT, RFC 6598, where some clouds put their metadata service,
 # 100.100.100.200) is "not private" but not global either, and named here so the rule
-# reads plainly; the IPv6 forms of cloud metadata services fall in fc00::/7 (ULA).
+# reads plainly; so are IETF protocol assignments (192.0.0.0/24, which older Pythons call
+# global, though one cloud serves metadata at 192.0.0.192). The IPv6 forms of cloud
+# metadata services fall in fc00::/7 (ULA).
 _REFUSED_NETWORKS = [
     ipaddress.ip_network("100.64.0.0/10"),
+    ipaddress.ip_network("192.0.0.0/24"),
     ipaddress.ip_network("169.254.0.0/16"),
     ipaddress.ip_network("fc00::/7"),
     ipaddress.ip_network("fe80::/10"),

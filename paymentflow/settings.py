@@ -290,6 +290,12 @@ WEBHOOK_DISABLE_AFTER_DAYS = env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=3)
 # Local development and tests only: http:// URLs / loopback, private and other internal addresses.
 WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# Retries are rows with a due time: these sweeps send what is due (and what a lost message
+# or a killed worker left behind), so a retry goes out at most this many seconds late.
+CELERY_BEAT_SCHEDULE |= {
+    "webhook-deliveries-retry-due": {"task": "notifications.tasks.webhook_deliveries_retry_due", "schedule": 10.0},
+    "emails-send-due": {"task": "notifications.tasks.emails_send_due", "schedule": 30.0},
+}
 
 # Mail (receipts, sale notifications): django-environ's EMAIL_URL syntax.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

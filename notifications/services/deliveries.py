@@ -100,18 +100,17 @@ def webhook_delivery_record_outcome(*, delivery_id: UUID, result: SendResult) ->
         delivery.last_status_code = result.status_code
         delivery.last_error = result.error
         delivery.claimed_until = None
-        retry_in = None
         if result.succeeded:
             delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, now, None
         elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
             delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
         else:
-            retry_in = backoff_delay(base_seconds=settings.WEBHOOK_RETRY_BASE_SECONDS, attempts=delivery.attempts)
-            delivery.next_attempt_at = now + retry_in
+            # Due again after the backoff; beat's sweep (webhook_deliveries_retry_due) sends it then.
+            delivery.next_attempt_at = now + backoff_delay(
+                base_seconds=settings.WEBHOOK_RETRY_BASE_SECONDS, attempts=delivery.attempts
+            )
         delivery.save()
         _endpoint_health_record(endpoint=delivery.endpoint, succeeded=result.succeeded, now=now)
-        if retry_in is not None:
-            task_enqueue_on_commit(ATTEMPT_WEBHOOK, delivery.pk, countdown=retry_in.total_seconds())
     logger.info(
         "webhook attempt",
         extra={

@@ -79,13 +79,12 @@ def email_send(*, email_id: UUID) -> OutgoingEmail | None:
         elif email.attempts >= EMAIL_MAX_ATTEMPTS:
             email.status, email.next_attempt_at = EmailStatus.FAILED, None
         else:
-            retry_in = backoff_delay(
+            # Due again after the backoff; beat's sweep (emails_send_due) sends it then.
+            email.next_attempt_at = timezone.now() + backoff_delay(
                 base_seconds=settings.EMAIL_RETRY_BASE_SECONDS,
                 attempts=email.attempts,
                 cap_seconds=EMAIL_RETRY_CAP_SECONDS,
             )
-            email.next_attempt_at = timezone.now() + retry_in
-            task_enqueue_on_commit(SEND_EMAIL, email.pk, countdown=retry_in.total_seconds())
         email.save()
     logger.info("email attempt", extra={"email_id": str(email.pk), "kind": email.kind, "status": email.status})
     return email
