@@ -16,6 +16,7 @@ imports none of them and every process (web, worker, beat) has the same table::
     outbox_subscribe(event_type=EventType.ORDER_COMPLETED, handler=deliveries_create_for_event)
 """
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -24,6 +25,7 @@ from uuid import UUID
 
 from django.db import models, transaction
 from django.utils import timezone
+from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from kombu.exceptions import OperationalError
 
 from core.logging import request_id_var
@@ -84,6 +86,11 @@ def outbox_emit(*, event_type: str, payload: dict) -> OutboxEvent:
     # robust: a failure to queue must never fail the request whose change has committed.
     transaction.on_commit(partial(outbox_enqueue, event_id=event.id), robust=True)
     return event
+
+
+def as_api_json(data) -> dict:
+    """Return serializer data exactly as the API sends it (camelCase keys, money as strings), for a payload."""
+    return json.loads(CamelCaseJSONRenderer().render(data))
 
 
 def outbox_enqueue(*, event_id: UUID) -> None:
