@@ -5,8 +5,10 @@ from uuid import UUID
 from notifications.models import OutgoingEmail, WebhookDelivery, WebhookEndpoint
 
 
-def delivery_lock(*, delivery_id: UUID) -> WebhookDelivery:
-    return WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery_id)
+def delivery_lock(*, delivery_id: UUID, **scope) -> WebhookDelivery:
+    """Lock a delivery (only the delivery's row), within `scope` (e.g. an endpoint of one merchant)."""
+    deliveries = WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint__merchant")
+    return deliveries.get(pk=delivery_id, **scope)
 
 
 def endpoint_lock(*, merchant, endpoint_id: UUID) -> WebhookEndpoint:

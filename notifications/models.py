@@ -27,7 +27,7 @@ class WebhookEndpoint(models.Model):
     # Kept in clear: every delivery is signed with it (HMAC needs the key itself, so a
     # hash would not do), and the process that could decrypt it is the one that reads
     # it. It is shown once, in the create answer, and never again (API, back offices).
-    secret = models.CharField(max_length=64, editable=False)
+    secret = models.CharField(max_length=100, editable=False)
     is_active = models.BooleanField(default=True)
     # Since when every attempt has failed (null after any success): what the
     # automatic disabling (WEBHOOK_DISABLE_AFTER_DAYS) measures.

@@ -150,11 +150,9 @@ def webhook_delivery_retry(*, merchant, endpoint_id: UUID, delivery_id: UUID) ->
     """Send a delivery again soon, whatever its status: one more attempt beyond those already made."""
     with transaction.atomic():
         try:
-            delivery = delivery_lock(delivery_id=delivery_id)
+            delivery = delivery_lock(delivery_id=delivery_id, endpoint_id=endpoint_id, endpoint__merchant=merchant)
         except WebhookDelivery.DoesNotExist as error:
             raise WebhookDeliveryNotFound() from error
-        if delivery.endpoint_id != endpoint_id or delivery.endpoint.merchant_id != merchant.pk:
-            raise WebhookDeliveryNotFound()
         if not delivery.endpoint.is_active:
             raise WebhookEndpointDisabled()
         now = timezone.now()

@@ -61,7 +61,11 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}/hooks"
 
     def signed_by(self, secret: str) -> list[Received]:
-        return [r for r in self.requests if signature_valid(secret=secret, header=r.headers.get("PaymentFlow-Signature", ""), body=r.body)]
+        return [
+            r
+            for r in self.requests
+            if signature_valid(secret=secret, header=r.headers.get("PaymentFlow-Signature", ""), body=r.body)
+        ]
 
 
 def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
