@@ -16,7 +16,7 @@ REFUSED_ADDRESSES = [
     "169.254.1.1",
     "100.64.0.1",  # shared address space (CGNAT)
     "100.100.100.200",  # a cloud metadata service inside it
-    "0.0.0.0",  # unspecified
+    "0.0.0.0",  # noqa: S104 (unspecified)
     "224.0.0.1",  # multicast
     "240.0.0.1",  # reserved
     "255.255.255.255",
@@ -70,7 +70,7 @@ def test_public_addresses_are_allowed(address):
     ],
 )
 def test_urls_resolving_to_internal_addresses_are_refused(url):
-    with pytest.raises(UrlRefused, match="internal address|does not resolve"):
+    with pytest.raises(UrlRefused, match=r"internal address|does not resolve"):
         url_resolve(url)
 
 
