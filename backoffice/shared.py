@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.template.response import TemplateResponse
 
 from core.errors import ApplicationError
+from notifications.services import webhook_delivery_retry
 from orders.exceptions import InvalidOrderState
 from orders.models import OrderStatusChange, Refund, StatusChangeSource
 from orders.services import order_refund
@@ -130,3 +131,18 @@ def refund_selected(
     if refunded:
         model_admin.message_user(request, f"Refunded {refunded} {noun}(s).", level=messages.SUCCESS)
     return None
+
+
+def webhook_deliveries_retry(request, deliveries) -> None:
+    """Retry webhook deliveries through `webhook_delivery_retry` (as the API does), reporting each refusal."""
+    retried = 0
+    for delivery in deliveries.select_related("endpoint__merchant"):
+        try:
+            webhook_delivery_retry(
+                merchant=delivery.endpoint.merchant, endpoint_id=delivery.endpoint_id, delivery_id=delivery.pk
+            )
+            retried += 1
+        except ApplicationError as exc:
+            messages.error(request, f"{delivery.event_type} {delivery.event_id}: {exc.detail}")
+    if retried:
+        messages.success(request, f"{retried} deliveries will be sent again shortly.")

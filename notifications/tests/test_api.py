@@ -115,7 +115,7 @@ def test_patch_refuses_an_internal_url(merchant_client, merchant):
     response = merchant_client.patch(f"{API}/{endpoint.pk}", {"url": "https://10.0.0.1/x"}, format="json")
     assert response.status_code == 400 and response.json()["code"] == "validation_error"
     endpoint.refresh_from_db()
-    assert endpoint.url == "https://hooks.example.com/payments"
+    assert endpoint.url == "https://93.184.215.14/payments"
 
 
 def test_enabling_again_clears_the_platforms_reason(merchant_client, merchant):
