@@ -26,10 +26,10 @@ from uuid import UUID
 from django.db import models, transaction
 from django.utils import timezone
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
-from kombu.exceptions import OperationalError
 
 from core.logging import request_id_var
 from core.models import OutboxEvent
+from core.queue import task_enqueue
 
 logger = logging.getLogger("paymentflow.outbox")
 
@@ -97,10 +97,7 @@ def outbox_enqueue(*, event_id: UUID) -> None:
     """Queue an event's publication; if the broker cannot be reached, leave it to the sweep."""
     from core.tasks import outbox_publish_task  # The task module imports this one.
 
-    try:
-        outbox_publish_task.apply_async(kwargs={"event_id": str(event_id)})
-    except (OperationalError, OSError) as exc:
-        logger.warning("Event %s not queued (%s): the outbox sweep will publish it.", event_id, exc)
+    task_enqueue(outbox_publish_task, event_id=str(event_id))
 
 
 def _backoff(attempts: int) -> timedelta:

@@ -8,6 +8,8 @@ of that refund), as Stripe's events do, and the worker needs no query to build a
 delivery. Rendering the API's object is why this one service path uses a serializer.
 """
 
+from django.db.models import prefetch_related_objects
+
 from core.outbox import EventType, as_api_json, outbox_emit
 from orders.models import Order, OrderStatus
 from orders.serializers import OrderSerializer
@@ -18,4 +20,6 @@ RELEASE_EVENTS = {OrderStatus.FAILED: EventType.ORDER_FAILED, OrderStatus.EXPIRE
 
 def order_event_emit(*, event_type: str, order: Order) -> None:
     """Record `event_type` for `order` in the caller's transaction (no client secret: there is no request)."""
+    # One query for the refunds the object lists and sums, read after the change in this transaction.
+    prefetch_related_objects([order], "refunds")
     outbox_emit(event_type=event_type, payload={"order": as_api_json(OrderSerializer(order).data)})
