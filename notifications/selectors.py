@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from notifications.attempts import due_q
 from notifications.exceptions import WebhookDeliveryNotFound, WebhookEndpointNotFound
-from notifications.models import DeliveryStatus, NotificationPreference, OutgoingEmail, WebhookDelivery, WebhookEndpoint
+from notifications.models import NotificationPreference, OutgoingEmail, WebhookDelivery, WebhookEndpoint
 
 
 def endpoint_list_for_merchant(*, merchant) -> QuerySet[WebhookEndpoint]:
@@ -52,10 +52,6 @@ def deliveries_due(*, limit: int) -> list[UUID]:
 def emails_due(*, limit: int) -> list[UUID]:
     due = OutgoingEmail.objects.filter(due_q(now=timezone.now()))
     return list(due.order_by("next_attempt_at").values_list("id", flat=True)[:limit])
-
-
-def deliveries_failed() -> QuerySet[WebhookDelivery]:
-    return WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED).select_related("endpoint__merchant")
 
 
 def merchant_wants_sale_emails(*, merchant_id: UUID) -> bool:

@@ -359,7 +359,10 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
     ],
-    "ENUM_NAME_OVERRIDES": {"DependencyStatusEnum": ["ok", "unavailable"]},
+    "ENUM_NAME_OVERRIDES": {
+        "DependencyStatusEnum": ["ok", "unavailable"],
+        "EventTypeEnum": "core.outbox.EventType",
+    },
 }
 
 # One JSON object per line (LOG_FORMAT=plain: one readable line), each tagged with its

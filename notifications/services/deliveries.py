@@ -59,7 +59,7 @@ def webhook_deliveries_create(
     WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
     created = list(WebhookDelivery.objects.filter(event_id=event_id, status=DeliveryStatus.PENDING, attempts=0))
     for delivery in created:
-        task_enqueue_on_commit(ATTEMPT_WEBHOOK, delivery.pk)
+        task_enqueue_on_commit(ATTEMPT_WEBHOOK, delivery_id=delivery.pk)
     return created
 
 
@@ -163,5 +163,5 @@ def webhook_delivery_retry(*, merchant, endpoint_id: UUID, delivery_id: UUID) ->
         # at or past WEBHOOK_MAX_ATTEMPTS, so a failure makes it FAILED again.
         delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, now
         delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
-        task_enqueue_on_commit(ATTEMPT_WEBHOOK, delivery.pk)
+        task_enqueue_on_commit(ATTEMPT_WEBHOOK, delivery_id=delivery.pk)
     return delivery

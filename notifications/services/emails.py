@@ -42,7 +42,7 @@ def email_create(*, kind: str, subject_id: UUID, recipient: str, dedupe_key: str
             )
     except IntegrityError:
         return None
-    task_enqueue_on_commit(SEND_EMAIL, email.pk)
+    task_enqueue_on_commit(SEND_EMAIL, email_id=email.pk)
     return email
 
 
