@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from core.idempotency import idempotency_keys_purge
 from core.outbox import outbox_publish, outbox_sweep
 
 
@@ -15,3 +16,9 @@ def outbox_publish_task(*, event_id: str) -> None:
 def outbox_sweep_task() -> int:
     """Queue again the outbox events that the broker missed or whose publication failed."""
     return outbox_sweep()
+
+
+@shared_task(name="core.idempotency_keys_purge")
+def idempotency_keys_purge_task() -> int:
+    """Delete the Idempotency-Key records past their TTL."""
+    return idempotency_keys_purge()

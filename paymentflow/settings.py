@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -169,9 +170,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # A message a killed worker had taken is given to another worker after this long.
-        # Longer than any task runs; tasks are never scheduled further ahead (retries are
-        # rows with a due time, swept by beat), so nothing is delivered twice for waiting.
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=900),
+        # Longer than any task may run (the nightly reconciliation's limit is 31 min); tasks
+        # are never scheduled further ahead (retries are rows with a due time, swept by
+        # beat), so nothing is delivered twice for waiting.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600),
         # A dead Redis at commit costs a request about a second, then the sweep takes over.
         "socket_connect_timeout": 1,
     }
@@ -194,9 +196,16 @@ CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(BACKGROUND_DIR / "celerybeat-schedule")
+# One beat per deployment (docs/scaling.md): each entry runs once, on whichever worker takes it.
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "core.outbox_sweep", "schedule": 60.0},
+    "stripe-events-sweep": {"task": "orders.webhook_events_sweep", "schedule": 300.0},
+    "expire-orders": {"task": "orders.expire_due", "schedule": 60.0},
+    "purge-idempotency-keys": {"task": "core.idempotency_keys_purge", "schedule": 3600.0},
+    "reconcile-nightly": {"task": "reconciliation.nightly", "schedule": crontab(hour=3, minute=30)},
 }
+# Where the nightly reconciliation's alert goes (comma-separated); empty: every active staff superuser.
+OPERATOR_ALERT_EMAILS = env.list("OPERATOR_ALERT_EMAILS", default=[])
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -95,6 +95,7 @@ def test_the_index_lists_every_operator_page(operator_client):
         "notifications.WebhookEndpoint",
         "notifications.WebhookDelivery",
         "notifications.OutgoingEmail",
+        "core.OutboxEvent",
     }
 
 
