@@ -221,3 +221,30 @@ def test_an_email_that_never_goes_through_is_failed_for_the_operators(completed_
     OutgoingEmail.objects.filter(pk=receipt.pk).update(attempts=EMAIL_MAX_ATTEMPTS - 1)
     receipt = email_send(email_id=receipt.pk)
     assert (receipt.status, receipt.next_attempt_at) == (EmailStatus.FAILED, None)
+
+
+@pytest.mark.django_db
+def test_the_sale_notice_and_the_disabled_notice_go_through_smtp(completed_order, merchant, smtp_settings, smtp_server):
+    notification_preference_set(merchant=merchant, sale_emails=True)
+    emails = emails_for_completed_order(order_id=completed_order.pk)
+    endpoint = WebhookEndpointFactory(merchant=merchant)
+    disabled = OutgoingEmail.objects.create(
+        kind=EmailKind.ENDPOINT_DISABLED,
+        subject_id=endpoint.pk,
+        recipient=merchant.email,
+        dedupe_key="endpoint-disabled:test",
+        next_attempt_at=timezone.now(),
+    )
+    for email in [*emails, disabled]:
+        assert email_send(email_id=email.pk).status == EmailStatus.SENT
+    by_subject = {message["Subject"]: message for message in smtp_server.messages}
+    assert set(by_subject) == {
+        f"Your receipt for {completed_order.product_name}",
+        f"You sold {completed_order.product_name}",
+        "Your webhook endpoint was disabled",
+    }
+    sale = message_parts(by_subject[f"You sold {completed_order.product_name}"])
+    assert str(completed_order.pk) in sale["text/plain"] and "20.00 USD" in sale["text/html"]
+    notice = message_parts(by_subject["Your webhook endpoint was disabled"])
+    assert endpoint.url in notice["text/plain"] and "3 days" in notice["text/plain"]
+    assert endpoint.secret not in notice["text/plain"] + notice["text/html"]
