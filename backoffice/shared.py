@@ -133,6 +133,22 @@ def refund_selected(
     return None
 
 
+# A webhook delivery's page on both sites: its log line and the body that was sent.
+WEBHOOK_DELIVERY_FIELDS = [
+    "event_id",
+    "event_type",
+    "endpoint",
+    "status",
+    "attempts",
+    "last_status_code",
+    "last_error",
+    "next_attempt_at",
+    "delivered_at",
+    "created_at",
+    "payload",
+]
+
+
 def webhook_deliveries_retry(request, deliveries) -> None:
     """Retry webhook deliveries through `webhook_delivery_retry` (as the API does), reporting each refusal."""
     retried = 0

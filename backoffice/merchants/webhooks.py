@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from backoffice.merchants.base import MerchantOwnedAdmin
-from backoffice.shared import webhook_deliveries_retry
+from backoffice.shared import WEBHOOK_DELIVERY_FIELDS, webhook_deliveries_retry
 from backoffice.sites import is_merchant, merchant_site
 from core.outbox import EventType
 from notifications.models import NotificationPreference, WebhookDelivery, WebhookEndpoint
@@ -129,19 +129,7 @@ class MerchantWebhookDeliveryAdmin(MerchantOwnedAdmin):
     ]
     list_filter = ["status", "event_type", "endpoint"]
     ordering = ["-created_at", "-id"]
-    fields = [
-        "event_id",
-        "event_type",
-        "endpoint",
-        "status",
-        "attempts",
-        "last_status_code",
-        "last_error",
-        "next_attempt_at",
-        "delivered_at",
-        "created_at",
-        "payload",
-    ]
+    fields = WEBHOOK_DELIVERY_FIELDS
     readonly_fields = fields
     actions = [retry_deliveries]
 

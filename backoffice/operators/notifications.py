@@ -6,7 +6,7 @@ Read-only like the money pages: a delivery or an email only moves through
 
 from django.contrib import admin
 
-from backoffice.shared import ReadOnlyAdminMixin, webhook_deliveries_retry
+from backoffice.shared import WEBHOOK_DELIVERY_FIELDS, ReadOnlyAdminMixin, webhook_deliveries_retry
 from backoffice.sites import operator_site
 from notifications.models import DeliveryStatus, OutgoingEmail, WebhookDelivery, WebhookEndpoint
 
@@ -71,20 +71,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = [FailedFirstStatusFilter, "event_type"]
     search_fields = ["event_id", "endpoint__url", "endpoint__merchant__email"]
     list_select_related = ["endpoint__merchant"]
-    fields = [
-        "id",
-        "event_id",
-        "event_type",
-        "endpoint",
-        "status",
-        "attempts",
-        "last_status_code",
-        "last_error",
-        "next_attempt_at",
-        "delivered_at",
-        "created_at",
-        "payload",
-    ]
+    fields = ["id", *WEBHOOK_DELIVERY_FIELDS]
     readonly_fields = fields
     actions = ["retry"]
 
