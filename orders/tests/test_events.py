@@ -3,16 +3,21 @@
 from decimal import Decimal
 
 import pytest
+import requests
+from django.utils import timezone
 
+from accounts.services import token_pair_for
 from catalog.tests.factories import ProductFactory
 from core.models import OutboxEvent
+from core.outbox import outbox_sweep
 from orders.models import Order, OrderStatus, StatusChangeSource
 from orders.services.card import order_complete_card_payment, order_expire, order_fail
 from orders.tests.helpers import funded_buyer
 from orders.tests.test_card import card_order
 from paymentflow.tests.celery_worker import wait_for
+from paymentflow.tests.servers import API, database_environment, free_port, gunicorn
 
-ORDERS = "/api/v1/orders"
+ORDERS = f"{API}/orders"
 
 
 def events(event_type=None) -> list[OutboxEvent]:
@@ -148,4 +153,29 @@ def test_a_purchase_through_the_api_reaches_the_worker_with_its_request_id(celer
     [event] = events()
     assert event.request_id == response["X-Request-ID"]
     wait_for(lambda: OutboxEvent.objects.get(id=event.id).published_at, message="order.completed published")
+    assert (tmp_path / "record.txt").read_text().splitlines() == [f"start {event.id}", f"done {event.id}"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sale_made_while_the_broker_is_down_is_published_by_the_sweep(celery_worker, tmp_path):
+    buyer = funded_buyer("100.00")
+    product = ProductFactory()
+    # The web server's broker is a port nobody listens on: every enqueue at commit fails.
+    env = {**database_environment(), "CELERY_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    with gunicorn(env=env, log_path=tmp_path / "gunicorn.log") as server:
+        response = requests.post(
+            f"{server.url}{API}/orders",
+            json={"productId": str(product.id), "paymentMethod": "WALLET"},
+            headers={"Authorization": f"Bearer {token_pair_for(user=buyer).access}"},
+            timeout=30,
+        )
+        assert response.status_code == 201, server.log()
+        assert "not queued" in server.log()
+
+    [event] = OutboxEvent.objects.all()
+    assert (event.type, event.published_at, event.attempts) == ("order.completed", None, 0)
+    # Beat's sweep finds it once it is due (a minute later).
+    OutboxEvent.objects.filter(id=event.id).update(next_attempt_at=timezone.now())
+    assert outbox_sweep() == 1
+    wait_for(lambda: OutboxEvent.objects.get(id=event.id).published_at, message="the missed event published")
     assert (tmp_path / "record.txt").read_text().splitlines() == [f"start {event.id}", f"done {event.id}"]

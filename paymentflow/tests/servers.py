@@ -42,6 +42,7 @@ def database_environment() -> dict[str, str]:
         "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "paymentflow-test"),
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
+        "BACKGROUND_DIR": str(settings.BACKGROUND_DIR),
     }
 
 
