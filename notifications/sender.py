@@ -71,6 +71,12 @@ def webhook_post(*, target: ResolvedTarget, body: bytes, headers: dict[str, str]
         watchdog = threading.Timer(remaining, _abort, args=(connection,))
         watchdog.start()
         try:
+            try:
+                connection.connect()
+            except OSError as exc:
+                # Nothing was sent yet: the next address may be up.
+                error = f"Could not connect to {address}: {exc}"
+                continue
             connection.putrequest("POST", target.path, skip_host=True, skip_accept_encoding=True)
             for name, value in {
                 "Host": _host_header(target),
@@ -84,10 +90,6 @@ def webhook_post(*, target: ResolvedTarget, body: bytes, headers: dict[str, str]
             response = connection.getresponse()
             response.read(RESPONSE_READ_LIMIT)
             return SendResult(response.status, "")
-        except ConnectionRefusedError as exc:
-            # Not a single answer was had: the next address may be up.
-            error = f"Connection refused by {address}: {exc}"
-            continue
         except (OSError, http.client.HTTPException) as exc:
             if time.monotonic() >= deadline:
                 return SendResult(None, f"Timed out after {timeout:g} s.")
@@ -95,6 +97,8 @@ def webhook_post(*, target: ResolvedTarget, body: bytes, headers: dict[str, str]
         finally:
             watchdog.cancel()
             connection.close()
+    if time.monotonic() >= deadline:
+        return SendResult(None, f"Timed out after {timeout:g} s.")
     return SendResult(None, error[:500])
 
 

@@ -142,6 +142,7 @@ def _endpoint_health_record(*, endpoint: WebhookEndpoint, succeeded: bool, now: 
             kind=EmailKind.ENDPOINT_DISABLED,
             subject_id=endpoint.pk,
             recipient=endpoint.merchant.email,
+            # Each disabling is a notice of its own; the conditional UPDATE keeps it single.
             dedupe_key=f"endpoint-disabled:{endpoint.pk}:{uuid4()}",
         )
 
