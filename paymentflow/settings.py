@@ -307,8 +307,8 @@ CELERY_BEAT_SCHEDULE |= {
 }
 
 # Mail (receipts, sale notifications): django-environ's EMAIL_URL syntax.
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER/PASSWORD, EMAIL_USE_TLS/SSL.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Payment Flow <no-reply@localhost>")
 # A mail server that does not answer within this is a failed attempt, retried later.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
