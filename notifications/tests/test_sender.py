@@ -1,6 +1,9 @@
 """The HTTP sender and the signature, against a real receiver on loopback (no worker needed)."""
 
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,3 +104,56 @@ def test_nothing_listening_is_a_failed_attempt():
         port = probe.getsockname()[1]
     result = webhook_post(target=_target(port), body=b"{}", headers={}, timeout=2)
     assert result.status_code is None and "Could not connect" in result.error
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, monkeypatch):
+    """An https receiver on 127.0.0.1 whose certificate names `hooks.merchant.test`, trusted for this test."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(  # noqa: S603 (a fixed command)
+        [
+            shutil.which("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=hooks.merchant.test", "-addext", "subjectAltName=DNS:hooks.merchant.test",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    # The sender's default context loads the trust store named here (OpenSSL's default paths).
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    server_names = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], server_names
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_is_verified_for_the_hostname_while_connected_to_the_pinned_address(tls_receiver):
+    port, server_names = tls_receiver
+    target = ResolvedTarget("https", "hooks.merchant.test", port, "/hooks", ("127.0.0.1",))
+    result = webhook_post(target=target, body=b"{}", headers={}, timeout=5)
+    assert result.status_code == 204
+    assert server_names == ["hooks.merchant.test"]
+
+
+def test_a_certificate_for_another_name_fails_the_attempt(tls_receiver):
+    port, _ = tls_receiver
+    target = ResolvedTarget("https", "evil.test", port, "/hooks", ("127.0.0.1",))
+    result = webhook_post(target=target, body=b"{}", headers={}, timeout=5)
+    assert result.status_code is None and "certificate" in result.error.lower()
