@@ -26,6 +26,7 @@ from django.utils.html import format_html
 from core.errors import ApplicationError
 from core.money import MoneySum
 from core.streaming import csv_response
+from notifications.services import webhook_delivery_retry
 from orders.exceptions import InvalidOrderState
 from orders.models import OrderStatusChange, Refund, StatusChangeSource
 from orders.services import order_refund
@@ -326,3 +327,34 @@ def refund_selected(
     for message, level in refused:
         model_admin.message_user(request, message, level=level)
     return None
+
+
+# A webhook delivery's page on both sites: its log line and the body that was sent.
+WEBHOOK_DELIVERY_FIELDS = [
+    "event_id",
+    "event_type",
+    "endpoint",
+    "status",
+    "attempts",
+    "last_status_code",
+    "last_error",
+    "next_attempt_at",
+    "delivered_at",
+    "created_at",
+    "payload",
+]
+
+
+def webhook_deliveries_retry(request, deliveries) -> None:
+    """Retry webhook deliveries through `webhook_delivery_retry` (as the API does), reporting each refusal."""
+    retried = 0
+    for delivery in deliveries.select_related("endpoint__merchant"):
+        try:
+            webhook_delivery_retry(
+                merchant=delivery.endpoint.merchant, endpoint_id=delivery.endpoint_id, delivery_id=delivery.pk
+            )
+            retried += 1
+        except ApplicationError as exc:
+            messages.error(request, f"{delivery.event_type} {delivery.event_id}: {exc.detail}")
+    if retried:
+        messages.success(request, f"{retried} deliveries will be sent again shortly.")

@@ -22,6 +22,7 @@ api_patterns = [
     path("", include("catalog.urls")),
     path("", include("delivery.urls")),
     path("", include("orders.urls")),
+    path("", include("notifications.urls")),
 ]
 
 if settings.BENCH:

@@ -11,6 +11,8 @@ from catalog.exceptions import ProductNotFound, ProductUnavailable
 from catalog.models import Product
 from core import gateway
 from core.money import percent_of, quantize
+from core.outbox import EventType
+from orders.events import order_event_emit
 from orders.exceptions import CannotBuyOwnProduct
 from orders.locks import LockSequence
 from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
@@ -125,6 +127,7 @@ def _wallet_purchase_attempt(*, buyer, product_id: UUID, quantity: int) -> Order
         order_id=order.id,
     )
     order_record_created(order=order, source=StatusChangeSource.API, actor=buyer, reason="Paid from wallet")
+    order_event_emit(event_type=EventType.ORDER_COMPLETED, order=order)
     return order
 
 

@@ -63,8 +63,11 @@ def test_a_lock_out_of_the_global_order_is_refused(product, first, then):
             steps[then](locks)
 
 
-def test_a_wallet_purchase_sends_eight_statements_and_nothing_before_its_locks(settings):
-    """Lock both wallets (the merchant read in the same statement), take the units, then the writes (delivery first)."""
+def test_a_wallet_purchase_sends_ten_statements_and_nothing_before_its_locks(settings):
+    """Lock both wallets (the merchant read in the same statement), take the units, then the writes (delivery first).
+
+    The last two are the order.completed event: the order's refunds it renders, its outbox row.
+    """
     settings.PLATFORM_FEE_PERCENT = Decimal("10")
     buyer = funded_buyer("100.00")
     product = ProductFactory(price=Decimal("10.00"))
@@ -80,6 +83,8 @@ def test_a_wallet_purchase_sends_eight_statements_and_nothing_before_its_locks(s
         "INSERT",
         "UPDATE",
         "INSERT",
+        "INSERT",
+        "SELECT",
         "INSERT",
     ]
     assert "FOR UPDATE" in statements[0] and '"catalog_product"' in statements[0]

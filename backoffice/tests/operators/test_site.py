@@ -96,6 +96,10 @@ def test_the_index_lists_every_operator_page(operator_client):
         "delivery.Code",
         "delivery.ProductFile",
         "delivery.Revocation",
+        "notifications.WebhookEndpoint",
+        "notifications.WebhookDelivery",
+        "notifications.OutgoingEmail",
+        "core.OutboxEvent",
     }
 
 
