@@ -51,7 +51,11 @@ run: venv .env
 	@echo ""
 	@echo "  Processes    web, worker, beat (Procfile); Ctrl-C stops them all"
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	@# One metrics directory for web and worker (docs/operations.md, Metrics), emptied
+	@# while none of them runs: a scrape counts what the worker does too.
+	rm -rf var/metrics && mkdir -p var/metrics
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics \
+	  $(BIN)/honcho start -f Procfile
 
 # The back offices' browser tests drive Debian's Chromium (a test tool cannot
 # download its own browser here), so `make test` installs it once if missing.

@@ -10,7 +10,6 @@ other request its threads. Each thread keeps its own database connection:
 workers x threads is the number of PostgreSQL connections one host uses.
 """
 
-import glob
 import os
 import shutil
 import tempfile
@@ -35,12 +34,15 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # two servers on one host under one user would take each other's. Nothing here uses it.
 control_socket_disable = True
 
-# --- Metrics: one directory of samples per server, shared by its workers --------
-# prometheus_client's multiprocess mode: each worker writes its samples to files in
-# PROMETHEUS_MULTIPROC_DIR and a scrape sums them all (core/metrics.py), so counts
-# are the whole server's and survive a worker's restart. The directory must hold
-# this server's files only: emptied at start, or, when the variable is unset (the
-# default, `make run`), a fresh temporary one removed when the server exits.
+# --- Metrics: one directory of samples per machine, shared by its processes -----
+# prometheus_client's multiprocess mode: every process writes its samples to files in
+# PROMETHEUS_MULTIPROC_DIR and a scrape sums them all (core/metrics.py), so counts are
+# the machine's whatever worker answers the scrape, and survive a worker's restart.
+# When the variable is set, the directory is shared with this machine's background
+# workers (an order a Celery worker completes or expires is counted there too), so the
+# server never empties it: a worker may be writing into it. Whoever starts the machine's
+# processes empties it first (`make run` does). Unset, the server makes a fresh
+# temporary one for its own workers, removed when it exits.
 _metrics_dir_created = False
 
 
@@ -49,8 +51,6 @@ def on_starting(server):
     metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if metrics_dir:
         os.makedirs(metrics_dir, exist_ok=True)
-        for stale in glob.glob(os.path.join(metrics_dir, "*.db")):
-            os.remove(stale)
     else:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="paymentflow-metrics-")
         _metrics_dir_created = True

@@ -76,6 +76,23 @@ def operator_figures(dashboard: OperatorDashboard, *, site: str) -> list[Figure]
             alert=dashboard.failed_webhook_events > 0,
         ),
         Figure(
+            "failed-deliveries",
+            "Failed deliveries",
+            dashboard.failed_webhook_deliveries + dashboard.failed_emails,
+            f"{counted(dashboard.failed_webhook_deliveries, 'merchant webhook')}, "
+            f"{counted(dashboard.failed_emails, 'email')} out of attempts",
+            _admin("notifications_webhookdelivery_changelist", site=site, query="status=FAILED"),
+            alert=dashboard.failed_webhook_deliveries + dashboard.failed_emails > 0,
+        ),
+        Figure(
+            "dead-events",
+            "Dead events",
+            dashboard.dead_events,
+            "domain events the worker could not publish",
+            _admin("core_outboxevent_changelist", site=site, query="publication=dead"),
+            alert=dashboard.dead_events > 0,
+        ),
+        Figure(
             "frozen-wallets",
             "Frozen wallets",
             dashboard.frozen_wallets,

@@ -13,6 +13,8 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from core.money import MoneySum
+from core.outbox import outbox_dead_events
+from notifications.models import DeliveryStatus, EmailStatus, OutgoingEmail, WebhookDelivery
 from orders.models import (
     PAID_STATUSES,
     Order,
@@ -53,6 +55,11 @@ class OperatorDashboard:
     sales_today_volume: Decimal
     pending_gateway_orders: int
     failed_webhook_events: int
+    # Background work that gave up: merchant webhook deliveries and emails out of
+    # attempts, domain events the worker could not publish.
+    failed_webhook_deliveries: int
+    failed_emails: int
+    dead_events: int
     frozen_wallets: int
     last_reconciliation: ReconciliationRun | None
     window_start: date
@@ -135,6 +142,9 @@ def operator_dashboard() -> OperatorDashboard:
             status=OrderStatus.PENDING, payment_method=PaymentMethod.GATEWAY
         ).count(),
         failed_webhook_events=WebhookEvent.objects.filter(outcome=WebhookOutcome.FAILED).count(),
+        failed_webhook_deliveries=WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED).count(),
+        failed_emails=OutgoingEmail.objects.filter(status=EmailStatus.FAILED).count(),
+        dead_events=outbox_dead_events().count(),
         frozen_wallets=Wallet.objects.filter(kind=WalletKind.USER, is_frozen=True).count(),
         last_reconciliation=reconciliation_run_latest(),
         window_start=start.date(),

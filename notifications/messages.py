@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from delivery.selectors import delivery_get_for_buyer
 from notifications.models import EmailKind, OutgoingEmail, WebhookEndpoint
 from orders.models import Order
 
@@ -20,12 +21,15 @@ class ReceiptDelivery:
 
 
 def receipt_delivery(*, order: Order) -> ReceiptDelivery:
-    """Return the delivery part of an order's receipt.
+    """Return the delivery part of an order's receipt: its codes in clear, or the link to its delivery.
 
-    The one place a receipt learns what was delivered: the delivery app
-    (codes, download links) extends it; until then every receipt points at the
-    order's delivery in the API, where the buyer's client shows it.
+    Rendered when the email is sent, from the delivery as it stands then (a
+    delivery revoked in between shows no codes). A file's download links live
+    minutes, so the receipt points at the order's delivery, which mints one.
     """
+    delivered = delivery_get_for_buyer(order_id=order.pk, buyer=order.buyer)
+    if delivered.codes:
+        return ReceiptDelivery(codes=[code.code for code in delivered.codes])
     link = f"{settings.PUBLIC_BASE_URL}/{settings.API_PREFIX}/orders/{order.pk}/delivery"
     return ReceiptDelivery(link=link, note="Your purchase is ready: open its delivery with your account.")
 

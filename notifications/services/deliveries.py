@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.metrics import webhook_delivery_record
 from notifications.attempts import attempt_claim, backoff_delay
 from notifications.exceptions import WebhookDeliveryNotFound, WebhookEndpointDisabled
 from notifications.locks import delivery_lock
@@ -91,8 +92,9 @@ def _send(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> SendResult
 def webhook_delivery_record_outcome(*, delivery_id: UUID, result: SendResult) -> WebhookDelivery:
     """Record how an attempt went: SUCCEEDED, due again after the backoff, or FAILED when out of attempts.
 
-    The one place an attempt's outcome is known: count it here for metrics
-    (`paymentflow_webhook_deliveries_total{status}`, with `delivery.status`).
+    The one place an attempt's outcome is known, so it is counted here
+    (`paymentflow_webhook_deliveries_total{status}`: an attempt to be retried
+    counts as PENDING), once the outcome commits.
     """
     with transaction.atomic():
         delivery = delivery_lock(delivery_id=delivery_id)
@@ -110,6 +112,7 @@ def webhook_delivery_record_outcome(*, delivery_id: UUID, result: SendResult) ->
                 base_seconds=settings.WEBHOOK_RETRY_BASE_SECONDS, attempts=delivery.attempts
             )
         delivery.save()
+        webhook_delivery_record(status=delivery.status)
         _endpoint_health_record(endpoint=delivery.endpoint, succeeded=result.succeeded, now=now)
     logger.info(
         "webhook attempt",

@@ -10,6 +10,8 @@ import pytest
 from django.utils import timezone
 
 from core.tests.threads import run_together
+from delivery.models import Code
+from delivery.tests.factories import codes_product
 from notifications.models import DeliveryStatus, EmailKind, EmailStatus, OutgoingEmail, WebhookDelivery
 from notifications.services import (
     email_send,
@@ -182,6 +184,22 @@ def test_a_receipt_goes_through_smtp_with_text_and_html(completed_order, smtp_se
     # Sent is sent: a second run of the task mails nothing more.
     assert email_send(email_id=receipt.pk) is None
     assert len(smtp_server.messages) == 1
+
+
+@pytest.mark.django_db
+def test_a_receipt_carries_the_codes_of_its_order_and_no_other(user, funded_wallet, smtp_settings, smtp_server):
+    product = codes_product(codes=["GIFT-0001", "GIFT-0002", "GIFT-0003"])
+    funded_wallet(user, "100.00")
+    order = order_purchase(buyer=user, product_id=product.pk, quantity=2, method=PaymentMethod.WALLET)
+    [receipt] = emails_for_completed_order(order_id=order.pk)
+
+    assert email_send(email_id=receipt.pk).status == EmailStatus.SENT
+    delivered = set(Code.objects.filter(delivery__order_id=order.pk).values_list("hint", flat=True))
+    for body in message_parts(smtp_server.messages[0]).values():
+        shown = {code for code in ("GIFT-0001", "GIFT-0002", "GIFT-0003") if code in body}
+        assert len(shown) == 2 and {code[-4:] for code in shown} == delivered
+    # The codes are in the email, never in the notifications' own tables.
+    assert "GIFT-" not in str(OutgoingEmail.objects.filter(pk=receipt.pk).values().get())
 
 
 @pytest.mark.django_db

@@ -6,13 +6,22 @@ import signal
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.services import token_pair_for
 from accounts.tests.factories import UserFactory
+from catalog.tests.factories import ProductFactory
+from orders.models import Order, OrderStatus
+from orders.tasks import orders_expire_due_task
+from orders.tests.helpers import funded_buyer
+from orders.tests.test_card import card_order
+from paymentflow.tests.celery_worker import wait_for
 from paymentflow.tests.servers import API, database_environment, gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,8 +68,6 @@ def hammer(url: str, count: int) -> None:
 def test_one_scrape_sums_all_workers_past_and_present(tmp_path):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
-    # A previous server's file in the directory is wiped at start, not added in.
-    (metrics_dir / "counter_1.db").write_bytes(b"stale")
     user = UserFactory()
     access = token_pair_for(user=user).access
     env = {
@@ -71,7 +78,6 @@ def test_one_scrape_sums_all_workers_past_and_present(tmp_path):
         "WEB_THREADS": "2",
     }
     with gunicorn(env=env, log_path=tmp_path / "gunicorn.log") as served:
-        assert 1 not in worker_pids(metrics_dir)
         hammer(served.url, REQUESTS)
         sent = REQUESTS
         for _ in range(5):
@@ -109,3 +115,32 @@ def test_the_default_directory_is_the_server_s_own_and_goes_with_it(tmp_path):
 
     assert answered == 20
     assert list(scratch.iterdir()) == []
+
+
+@pytest.fixture
+def celery_worker_env(stripe_worker_env, tmp_path):
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    return {**stripe_worker_env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+
+
+def test_what_a_background_worker_does_is_in_the_web_server_s_scrape(
+    tmp_path, stripe_settings, auth_client, celery_worker_env, celery_worker
+):
+    # A card order expired by the Celery worker (as beat has it every minute), not by the web server.
+    product = ProductFactory(price=Decimal("5.00"), available_units=3)
+    order_id = card_order(auth_client(funded_buyer("0")), product, quantity=1).json()["id"]
+    Order.objects.filter(id=order_id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    orders_expire_due_task.delay()
+    wait_for(lambda: Order.objects.get(id=order_id).status == OrderStatus.EXPIRED, message="the order expired")
+
+    env = {
+        **database_environment(),
+        "METRICS_TOKEN": TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": celery_worker_env["PROMETHEUS_MULTIPROC_DIR"],
+    }
+    with gunicorn(env=env, log_path=tmp_path / "gunicorn.log") as served:
+        samples = scrape(served.url)
+
+    expired = frozenset({("status", "EXPIRED"), ("payment_method", "GATEWAY")})
+    assert samples[("paymentflow_orders_total", expired)] == 1

@@ -1,8 +1,13 @@
 """/admin/ notifications: failed deliveries first, a retry action, emails, endpoints without their secrets."""
 
-import pytest
+import uuid
 
-from notifications.models import DeliveryStatus
+import pytest
+from django.utils import timezone
+
+from core.models import OutboxEvent
+from core.outbox import OUTBOX_MAX_ATTEMPTS
+from notifications.models import DeliveryStatus, EmailKind, OutgoingEmail
 from notifications.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
 
 DELIVERIES = "/admin/notifications/webhookdelivery/"
@@ -34,3 +39,23 @@ def test_an_endpoints_secret_is_never_shown(operator_client):
 
 def test_the_emails_page_lists_them(operator_client):
     assert operator_client.get("/admin/notifications/outgoingemail/").status_code == 200
+
+
+def test_the_dashboard_counts_failed_deliveries_and_dead_events_and_links_to_them(operator_client):
+    WebhookDeliveryFactory(status=DeliveryStatus.FAILED)
+    WebhookDeliveryFactory(status=DeliveryStatus.SUCCEEDED)
+    OutgoingEmail.objects.create(
+        kind=EmailKind.RECEIPT, subject_id=uuid.uuid4(), recipient="a@example.com", dedupe_key="x", status="FAILED"
+    )
+    OutboxEvent.objects.create(
+        type="order.completed", payload={}, attempts=OUTBOX_MAX_ATTEMPTS, next_attempt_at=timezone.now()
+    )
+
+    response = operator_client.get("/admin/")
+
+    figures = {figure.key: figure for figure in response.context["figures"]}
+    assert figures["failed-deliveries"].value == 2 and figures["failed-deliveries"].alert
+    assert figures["failed-deliveries"].note == "1 merchant webhook, 1 email out of attempts"
+    assert operator_client.get(figures["failed-deliveries"].url).status_code == 200
+    assert figures["dead-events"].value == 1
+    assert len(operator_client.get(figures["dead-events"].url).context["cl"].result_list) == 1
