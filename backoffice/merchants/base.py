@@ -15,9 +15,14 @@ from backoffice.sites import is_merchant
 
 
 class MerchantOwnedAdmin(admin.ModelAdmin):
-    """Scope a ModelAdmin to the logged-in merchant's rows; read-only unless a subclass allows more."""
+    """Scope a ModelAdmin to the logged-in merchant's rows; read-only unless `editable`.
+
+    `editable = True`: a merchant adds rows and changes or deletes its own (each
+    write still goes through the subclass's service calls).
+    """
 
     menu_label = ""
+    editable = False
     list_per_page = 50
     show_full_result_count = False
 
@@ -34,13 +39,13 @@ class MerchantOwnedAdmin(admin.ModelAdmin):
         return is_merchant(request.user) and self.owns(request, obj)
 
     def has_add_permission(self, request) -> bool:
-        return False
+        return self.editable and is_merchant(request.user)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return False
+        return self.editable and self.has_view_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        return self.editable and self.has_view_permission(request, obj)
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)

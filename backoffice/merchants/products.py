@@ -14,7 +14,7 @@ from django.utils.html import format_html
 
 from backoffice.merchants.base import MerchantOwnedAdmin
 from backoffice.merchants.files import ProductFilePages
-from backoffice.sites import is_merchant, merchant_site
+from backoffice.sites import merchant_site
 from catalog.exceptions import NotMerchant, NotProductOwner, ProductNotFound
 from catalog.models import DeliveryKind, Product
 from catalog.selectors import product_list_for_merchant
@@ -83,6 +83,7 @@ class MerchantProductForm(forms.ModelForm):
 class MerchantProductAdmin(ProductFilePages, MerchantOwnedAdmin):
     form = MerchantProductForm
     menu_label = "Products"
+    editable = True
     list_display = ["name", "price", "available_units", "units_sold", "is_active", "created_at", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "description"]
@@ -132,15 +133,6 @@ class MerchantProductAdmin(ProductFilePages, MerchantOwnedAdmin):
     def get_queryset(self, request):
         # Deleted products are gone for their merchant, as in the API's my-products.
         return product_list_for_merchant(merchant=request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return is_merchant(request.user)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return self.has_view_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return self.has_view_permission(request, obj)
 
     @admin.display(description="units sold or held")
     def units_sold(self, product: Product) -> int:

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from backoffice.merchants.base import MerchantOwnedAdmin
 from backoffice.shared import WEBHOOK_DELIVERY_FIELDS, webhook_deliveries_retry
-from backoffice.sites import is_merchant, merchant_site
+from backoffice.sites import merchant_site
 from core.outbox import EventType
 from notifications.models import NotificationPreference, WebhookDelivery, WebhookEndpoint
 from notifications.selectors import endpoint_list_for_merchant
@@ -49,6 +49,7 @@ class WebhookEndpointForm(forms.ModelForm):
 class MerchantWebhookEndpointAdmin(MerchantOwnedAdmin):
     form = WebhookEndpointForm
     menu_label = "Webhooks"
+    editable = True
     list_display = ["url", "events", "is_active", "disabled_reason", "created_at", "deliveries_link"]
     list_filter = ["is_active"]
     ordering = ["-created_at", "-id"]
@@ -63,15 +64,6 @@ class MerchantWebhookEndpointAdmin(MerchantOwnedAdmin):
     def get_fields(self, request, obj=None):
         # A new endpoint is active; the switch is there to turn an existing one off (or on again).
         return ["url", "events", "description"] if obj is None else [*ENDPOINT_FIELDS, *self.readonly_fields]
-
-    def has_add_permission(self, request) -> bool:
-        return is_merchant(request.user)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return self.has_view_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return self.has_view_permission(request, obj)
 
     @admin.display(description="deliveries")
     def deliveries_link(self, endpoint: WebhookEndpoint) -> str:
