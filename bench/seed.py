@@ -39,9 +39,9 @@ import django
 django.setup()
 
 from django.db import connection, transaction  # noqa: E402
-from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from accounts.services import token_pair_for  # noqa: E402
 from wallets.models import SYSTEM_WALLET_IDS, WalletKind  # noqa: E402
 
 HOT_STOCK = 1_000_000_000
@@ -94,9 +94,9 @@ def _accounts(cursor, *, hot_buyers: int, spread_buyers: int) -> None:
     cursor.execute(
         """
         INSERT INTO accounts_user (id, password, is_superuser, email, role, first_name, last_name,
-                                   is_active, is_staff, created_at, updated_at)
+                                   is_active, is_staff, auth_version, created_at, updated_at)
         SELECT user_id, %s, false, kind || '-' || n || '@bench.invalid', role, 'Bench', kind,
-               true, false, now(), now()
+               true, false, 1, now(), now()
         FROM bench_account
         """,
         [UNUSABLE_PASSWORD],
@@ -254,9 +254,7 @@ def _write_tokens(path: Path, user_ids: list) -> None:
     users = {user.id: user for user in User.objects.filter(id__in=user_ids)}
     lines = []
     for user_id in user_ids:
-        token = AccessToken.for_user(users[user_id])
-        token["role"] = users[user_id].role
-        lines.append(str(token))
+        lines.append(token_pair_for(user=users[user_id]).access)
     path.write_text("\n".join(lines) + "\n")
 
 
