@@ -14,7 +14,7 @@ from core import gateway
 from core.money import percent_of, quantize
 from orders.exceptions import CannotBuyOwnProduct
 from orders.locks import LockSequence
-from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
+from orders.models import Order, OrderStatus, PaymentMethod, Refund, StatusChangeSource
 from orders.services.card import order_fail
 from orders.services.history import order_record_created
 from orders.services.legs import sale_legs
@@ -71,10 +71,17 @@ def order_purchase(*, buyer, product_id: UUID, quantity: int, method: str) -> Or
     then funds or a frozen wallet (409).
     """
     if method == PaymentMethod.WALLET:
-        return _purchase_with_wallet(buyer=buyer, product_id=product_id, quantity=quantity)
+        return _with_no_refunds(_purchase_with_wallet(buyer=buyer, product_id=product_id, quantity=quantity))
     if method == PaymentMethod.GATEWAY:
-        return _purchase_with_card(buyer=buyer, product_id=product_id, quantity=quantity)
+        return _with_no_refunds(_purchase_with_card(buyer=buyer, product_id=product_id, quantity=quantity))
     raise ValueError(f"Unsupported payment method {method!r}")
+
+
+def _with_no_refunds(order: Order) -> Order:
+    """Mark a new order's refunds as fetched: there are none, so its representation needs no query for them."""
+    # What prefetch_related("refunds") leaves on an order; an empty queryset reads nothing.
+    order._prefetched_objects_cache = {"refunds": Refund.objects.none()}
+    return order
 
 
 class _MerchantChanged(Exception):

@@ -8,6 +8,7 @@ from uuid import uuid4
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.models import Product
@@ -143,6 +144,16 @@ class TestWalletPurchase:
             buy(auth_client(buyer), product, quantity=2)
 
         assert api_client.get(f"/api/v1/products/{product.id}").json()["availableUnits"] == 3
+
+
+def test_a_new_order_is_answered_without_reading_refunds(auth_client):
+    buyer = funded_buyer("10.00")
+    product = ProductFactory(price=Decimal("1.00"), available_units=2)
+    with CaptureQueriesContext(connection) as captured:
+        response = buy(auth_client(buyer), product)
+
+    assert (response.status_code, response.json()["refunds"], response.json()["refundedAmount"]) == (201, [], "0.00")
+    assert not [query for query in captured if "orders_refund" in query["sql"]]
 
 
 class TestPurchaseErrors:
