@@ -79,8 +79,11 @@ def order_purchase(*, buyer, product_id: UUID, quantity: int, method: str) -> Or
 
 def _with_no_refunds(order: Order) -> Order:
     """Mark a new order's refunds as fetched: there are none, so its representation needs no query for them."""
-    # What prefetch_related("refunds") leaves on an order; an empty queryset reads nothing.
-    order._prefetched_objects_cache = {"refunds": Refund.objects.none()}
+    # What prefetch_related("refunds") leaves on an order (a queryset already evaluated, to no rows):
+    # reading it neither queries nor compiles anything.
+    refunds = Refund.objects.none()
+    refunds._result_cache, refunds._prefetch_done = [], True
+    order._prefetched_objects_cache = {"refunds": refunds}
     return order
 
 
