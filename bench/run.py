@@ -18,6 +18,7 @@ runs on it. Method and recorded results: bench/RESULTS.md.
 # ruff: noqa: S603 - runs the project's own tools (gunicorn, wrk, pgbench, psql) with arguments built here.
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -169,6 +170,7 @@ class Bench:
             "REDIS_URL": args.redis_url,
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DELIVERY_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DJANGO_SECURE_COOKIES": "false",
             "DJANGO_HSTS_SECONDS": "0",
@@ -369,6 +371,14 @@ class Bench:
             str(self.work / "hot_products.txt"),
             ok_status="201",
         )
+        # The same hot load on a CODES product: what taking a code costs a purchase.
+        self.results["hot_codes"] = self.wrk_run(
+            "app hot purchase, CODES product",
+            "purchase.lua",
+            str(self.work / "hot_tokens.txt"),
+            str(self.work / "codes_products.txt"),
+            ok_status="201",
+        )
         self.results["spread_baseline"] = self.pgbench_run(
             "pgbench spread", buyers=spread, products=(1, self.seed["spread_products"])
         )
@@ -564,6 +574,18 @@ class Bench:
                     verdict(app.tail_ratio() <= TAIL_RATIO_TARGET and app.errors == 0)
                     if key == "hot"
                     else verdict(app.errors == 0) + " (errors)",
+                )
+            )
+        if "hot_codes" in r:
+            app, base = r["hot_codes"], r["hot"]
+            rows.append(
+                (
+                    "hot purchase of a CODES product (context)",
+                    f"{app.per_second:.0f}/s p50 {app.p50_ms:.1f} p99 {app.p99_ms:.1f} ms, errors {app.errors}",
+                    f"app hot purchase {base.per_second:.0f}/s p50 {base.p50_ms:.1f} ms",
+                    f"{app.per_second / base.per_second:.2f}",
+                    "",
+                    "",
                 )
             )
         if "hot_idempotent" in r:

@@ -7,6 +7,8 @@ the result clean:
 
 - the hot case: one merchant, one product priced 1.00 with 1,000,000,000 units,
   `--hot-buyers` buyers funded with 1,000.00 each;
+- the codes case: one CODES product of the hot merchant, priced 1.00, whose pool
+  holds `--codes` codes (encrypted and hashed by delivery.crypto, as an upload does);
 - the spread case: 1,000 merchants with one product each (prices 1.00 … 10.00,
   1,000,000 units) and `--spread-buyers` buyers funded with 10,000.00 each, so no
   wallet and no product is a hot row;
@@ -28,6 +30,7 @@ import argparse
 import json
 import os
 import sys
+import uuid
 from pathlib import Path
 from time import monotonic
 
@@ -42,6 +45,7 @@ from django.db import connection, transaction  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from accounts.services import token_pair_for  # noqa: E402
+from delivery.crypto import code_encrypt, code_hint, code_lookup_hash  # noqa: E402
 from wallets.models import SYSTEM_WALLET_IDS, WalletKind  # noqa: E402
 
 HOT_STOCK = 1_000_000_000
@@ -151,18 +155,42 @@ def _products(cursor, *, hot_buyers: int, spread_buyers: int) -> None:
     cursor.execute(
         """
         INSERT INTO catalog_product (id, merchant_id, name, description, price, available_units, units_supplied,
-                                     is_active, created_at, updated_at)
+                                     is_active, delivery_kind, created_at, updated_at)
         SELECT product_id, merchant_id,
                CASE WHEN n = 0 THEN 'Hot item' ELSE 'Spread item ' || n END,
                'A benchmark product.',
                CASE WHEN n = 0 THEN 1.00 ELSE 1 + (n %% 10) END,
                CASE WHEN n = 0 THEN %s ELSE %s END,
                CASE WHEN n = 0 THEN %s ELSE %s END,
-               true, now() - n * interval '1 second', now()
+               true, 'NONE', now() - n * interval '1 second', now()
         FROM bench_product
         """,
         [HOT_STOCK, SPREAD_STOCK, HOT_STOCK, SPREAD_STOCK],
     )
+
+
+def _codes_product(cursor, *, codes: int) -> str:
+    """The hot merchant's CODES product, priced like the hot item, with `codes` codes as uploads write them."""
+    product_id = str(uuid.uuid4())
+    cursor.execute(
+        """
+        INSERT INTO catalog_product (id, merchant_id, name, description, price, available_units, units_supplied,
+                                     is_active, delivery_kind, created_at, updated_at)
+        SELECT %s, user_id, 'Hot codes item', 'A benchmark product: one code per unit.', 1.00, %s, %s,
+               true, 'CODES', now(), now()
+        FROM bench_account WHERE kind = 'hot_merchant'
+        """,
+        [product_id, codes, codes],
+    )
+    # Encrypted and hashed by the app's own functions, under the keys the server runs with.
+    with cursor.copy(
+        "COPY delivery_code (id, product_id, status, ciphertext, lookup_hash, hint, created_at, updated_at) FROM STDIN"
+    ) as copy:
+        for n in range(codes):
+            code = f"BENCH-{n:09d}-{uuid.uuid4().hex[:8]}"
+            row = (uuid.uuid4(), product_id, "AVAILABLE", code_encrypt(code), code_lookup_hash(code), code_hint(code))
+            copy.write_row((*row, "now", "now"))
+    return product_id
 
 
 # The ledger tables, loaded without their indexes and keys and given them back after:
@@ -269,6 +297,7 @@ def main() -> None:
     parser.add_argument("--hot-buyers", type=int, default=2000)
     parser.add_argument("--spread-buyers", type=int, default=1000)
     parser.add_argument("--history-entries", type=int, default=1_000_000)
+    parser.add_argument("--codes", type=int, default=100_000, help="codes in the CODES product's pool")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -282,6 +311,7 @@ def main() -> None:
         cursor.execute(HELPER_TABLES)
         _accounts(cursor, hot_buyers=args.hot_buyers, spread_buyers=args.spread_buyers)
         _products(cursor, hot_buyers=args.hot_buyers, spread_buyers=args.spread_buyers)
+        codes_product = _codes_product(cursor, codes=args.codes)
         restore = _drop_keys_and_indexes(cursor)
         _history(cursor, entries=args.history_entries)
         for statement in restore:
@@ -299,6 +329,7 @@ def main() -> None:
     _write_tokens(args.out / "spread_tokens.txt", spread_buyers)
     _write_tokens(args.out / "history_token.txt", history_user)
     (args.out / "hot_products.txt").write_text(f"{hot_product[0]}\n")
+    (args.out / "codes_products.txt").write_text(f"{codes_product}\n")
     (args.out / "spread_products.txt").write_text("".join(f"{product_id}\n" for product_id in spread_products))
     summary = {
         "seconds": round(seeded, 1),
@@ -309,6 +340,7 @@ def main() -> None:
         "hot_product": str(hot_product[0]),
         "hot_stock": HOT_STOCK,
         "spread_stock": SPREAD_STOCK,
+        "codes": args.codes,
     }
     (args.out / "seed.json").write_text(json.dumps(summary))
     print(json.dumps(summary))

@@ -1,4 +1,4 @@
-from core.errors import ApplicationError, NotFound, PermissionDenied
+from core.errors import ApplicationError, InvalidInput, NotFound, PermissionDenied
 
 
 class ProductNotFound(NotFound):
@@ -25,3 +25,15 @@ class NotMerchant(PermissionDenied):
 
 class NotProductOwner(PermissionDenied):
     default_detail = "Only the merchant who owns this product can change it."
+
+
+class CodesUnitsReadOnly(InvalidInput):
+    default_detail = "A CODES product's availableUnits is the number of its available codes: upload codes instead."
+
+
+class ActivationLimitCodesOnly(InvalidInput):
+    default_detail = "Only CODES products have an activation limit."
+
+
+class TooManyUnits(InvalidInput):
+    default_detail = "Too many units for one product."

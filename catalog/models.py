@@ -19,9 +19,19 @@ DESCRIPTION_MAX_LENGTH = 5000
 MIN_PRICE = Decimal("0.01")
 MAX_PRICE = Decimal("1000000.00")
 MAX_UNITS = 1_000_000_000
+# The most activations one license key may have (API.md: every number has a bound).
+MAX_ACTIVATION_LIMIT = 1_000_000
 
 # The public list shows only these rows; its indexes are partial on the same condition.
 PUBLIC = models.Q(is_active=True, deleted_at__isnull=True)
+
+
+class DeliveryKind(models.TextChoices):
+    """What a buyer gets for a unit (API.md, Digital delivery); fixed when the product is created."""
+
+    NONE = "NONE", "Nothing to deliver"
+    CODES = "CODES", "One code per unit, from the merchant's pool"
+    FILE = "FILE", "One file, downloaded by every buyer"
 
 
 class Product(models.Model):
@@ -43,6 +53,13 @@ class Product(models.Model):
         help_text="Units the merchant has put on sale in total; minus available units = units held by orders."
     )
     is_active = models.BooleanField(default=True)
+    # CODES: `available_units` is the number of AVAILABLE codes, moved only by the
+    # delivery app (uploads, deletions) and by orders; the merchant cannot set it.
+    delivery_kind = models.CharField(max_length=8, choices=DeliveryKind.choices, default=DeliveryKind.NONE)
+    # CODES only: active instances a delivered key may have; null = unlimited.
+    activation_limit = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(MAX_ACTIVATION_LIMIT)]
+    )
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -62,6 +79,18 @@ class Product(models.Model):
                 name="product_units_supplied_gte_available",
             ),
             models.CheckConstraint(condition=~models.Q(name=""), name="product_name_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(delivery_kind__in=DeliveryKind.values), name="product_delivery_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(activation_limit__isnull=True)
+                | models.Q(
+                    delivery_kind=DeliveryKind.CODES,
+                    activation_limit__gte=1,
+                    activation_limit__lte=MAX_ACTIVATION_LIMIT,
+                ),
+                name="product_activation_limit_codes_only",
+            ),
             models.CheckConstraint(
                 condition=LessThanOrEqual(Length("description"), DESCRIPTION_MAX_LENGTH),
                 name="product_description_max_length",

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from catalog.exceptions import ProductNotFound
+from catalog.exceptions import NotProductOwner, ProductNotFound
 from catalog.models import PUBLIC, Product
 
 # Wire value of `ordering` → ORDER BY. Every ordering ends on unique columns so
@@ -53,3 +53,13 @@ def product_list_public(*, filters: Mapping[str, Any]) -> QuerySet[Product]:
 def product_list_for_merchant(*, merchant: User) -> QuerySet[Product]:
     """Return a merchant's own products, inactive included, deleted excluded, newest first."""
     return Product.objects.filter(merchant=merchant, deleted_at__isnull=True).order_by("-created_at", "-id")
+
+
+def product_get_owned(*, product_id: uuid.UUID | str, merchant: User) -> Product:
+    """Return a non-deleted product of `merchant`: missing or deleted is 404 for everyone, then ownership 403."""
+    product = Product.objects.filter(id=product_id, deleted_at__isnull=True).first()
+    if product is None:
+        raise ProductNotFound()
+    if product.merchant_id != merchant.id:
+        raise NotProductOwner()
+    return product

@@ -1,6 +1,17 @@
+from collections.abc import Mapping
+
 from rest_framework import serializers
 
-from catalog.models import DESCRIPTION_MAX_LENGTH, MAX_PRICE, MAX_UNITS, NAME_MAX_LENGTH, Product
+from catalog.exceptions import ActivationLimitCodesOnly, CodesUnitsReadOnly
+from catalog.models import (
+    DESCRIPTION_MAX_LENGTH,
+    MAX_ACTIVATION_LIMIT,
+    MAX_PRICE,
+    MAX_UNITS,
+    NAME_MAX_LENGTH,
+    DeliveryKind,
+    Product,
+)
 from catalog.selectors import DEFAULT_ORDERING, ORDERINGS
 from core.money import MoneyAmountField
 
@@ -21,6 +32,8 @@ class ProductSerializer(serializers.ModelSerializer):
             "merchant_id",
             "created_at",
             "updated_at",
+            "delivery_kind",
+            "activation_limit",
         ]
         read_only_fields = fields
 
@@ -31,18 +44,48 @@ class ProductInputSerializer(serializers.Serializer):
     name = serializers.CharField(min_length=1, max_length=NAME_MAX_LENGTH)
     description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, default="")
     price = MoneyAmountField(max_value=MAX_PRICE)
+    # Required, except for CODES products, where it counts the codes and must not be sent at all.
     available_units = serializers.IntegerField(min_value=0, max_value=MAX_UNITS)
     is_active = serializers.BooleanField(default=True)
+    delivery_kind = serializers.ChoiceField(choices=DeliveryKind.choices, default=DeliveryKind.NONE)
+    activation_limit = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ACTIVATION_LIMIT,
+        allow_null=True,
+        required=False,
+        help_text="CODES only: active instances per license key; null = unlimited.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        data = kwargs.get("data")
+        if isinstance(data, Mapping) and data.get("delivery_kind") == DeliveryKind.CODES:
+            self.fields["available_units"].required = False
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["delivery_kind"] == DeliveryKind.CODES:
+            # Sent at all (any value, null too) is refused: the pool sets it.
+            if "available_units" in self.initial_data:
+                raise serializers.ValidationError({"available_units": [CodesUnitsReadOnly.default_detail]})
+            attrs["available_units"] = 0
+        elif attrs.get("activation_limit") is not None:
+            raise serializers.ValidationError({"activation_limit": [ActivationLimitCodesOnly.default_detail]})
+        return attrs
 
 
 class ProductUpdateSerializer(ProductInputSerializer):
     """Body of PATCH /products/{id} (validated with `partial=True`): any subset of the create fields.
 
-    Keys not sent keep their value; other keys (`merchantId`, `id`, …) are ignored.
+    Keys not sent keep their value; other keys (`merchantId`, `id`, `deliveryKind`, …) are
+    ignored. What depends on the product's kind is checked by `product_update`.
     """
 
     description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False)
     is_active = serializers.BooleanField(required=False)
+    delivery_kind = None
+
+    def validate(self, attrs: dict) -> dict:
+        return attrs
 
 
 class ProductFilterSerializer(serializers.Serializer):

@@ -14,12 +14,21 @@ from django.utils import timezone
 
 from accounts.models import User
 from catalog.cache import product_cache_invalidate_on_commit
-from catalog.exceptions import NotMerchant, NotProductOwner, OutOfStock, ProductNotFound, ProductUnavailable
+from catalog.exceptions import (
+    ActivationLimitCodesOnly,
+    CodesUnitsReadOnly,
+    NotMerchant,
+    NotProductOwner,
+    OutOfStock,
+    ProductNotFound,
+    ProductUnavailable,
+    TooManyUnits,
+)
 from catalog.locks import product_lock
-from catalog.models import Product
+from catalog.models import MAX_UNITS, DeliveryKind, Product
 
 # The fields a merchant may change (PATCH /products/{id}); anything else is never applied.
-UPDATABLE_FIELDS = frozenset({"name", "description", "price", "available_units", "is_active"})
+UPDATABLE_FIELDS = frozenset({"name", "description", "price", "available_units", "is_active", "activation_limit"})
 
 
 def product_create(
@@ -30,10 +39,16 @@ def product_create(
     price: Decimal,
     available_units: int,
     is_active: bool = True,
+    delivery_kind: str = DeliveryKind.NONE,
+    activation_limit: int | None = None,
 ) -> Product:
-    """Put a new product on sale for `merchant` (a MERCHANT account)."""
+    """Put a new product on sale for `merchant` (a MERCHANT account); a CODES product starts with no units."""
     if not merchant.is_merchant:
         raise NotMerchant()
+    if delivery_kind == DeliveryKind.CODES and available_units:
+        raise CodesUnitsReadOnly()
+    if delivery_kind != DeliveryKind.CODES and activation_limit is not None:
+        raise ActivationLimitCodesOnly()
     with transaction.atomic():
         product = Product.objects.create(
             merchant=merchant,
@@ -43,13 +58,15 @@ def product_create(
             available_units=available_units,
             units_supplied=available_units,
             is_active=is_active,
+            delivery_kind=delivery_kind,
+            activation_limit=activation_limit,
         )
         product_cache_invalidate_on_commit(product_id=product.id)
     return product
 
 
-def _owned_for_update(*, product_id: uuid.UUID | str, merchant: User) -> Product:
-    # Missing or deleted is a 404 for everyone; only then does ownership decide (403).
+def product_lock_owned(*, product_id: uuid.UUID | str, merchant: User) -> Product:
+    """Lock a non-deleted product of `merchant`: missing or deleted is 404 for everyone, then ownership 403."""
     product = product_lock(product_id=product_id)
     if product.merchant_id != merchant.id:
         raise NotProductOwner()
@@ -67,9 +84,13 @@ def product_update(*, product_id: uuid.UUID | str, merchant: User, **fields) -> 
     if unknown:
         raise TypeError(f"product_update() cannot change {sorted(unknown)}")
     with transaction.atomic():
-        product = _owned_for_update(product_id=product_id, merchant=merchant)
+        product = product_lock_owned(product_id=product_id, merchant=merchant)
         if not fields:
             return product
+        if product.delivery_kind == DeliveryKind.CODES and "available_units" in fields:
+            raise CodesUnitsReadOnly()
+        if product.delivery_kind != DeliveryKind.CODES and fields.get("activation_limit") is not None:
+            raise ActivationLimitCodesOnly()
         update_fields = [*fields, "updated_at"]
         if "available_units" in fields:
             product.units_supplied += fields["available_units"] - product.available_units
@@ -84,7 +105,7 @@ def product_update(*, product_id: uuid.UUID | str, merchant: User, **fields) -> 
 def product_delete(*, product_id: uuid.UUID | str, merchant: User) -> None:
     """Soft-delete a product owned by `merchant`: it leaves the catalogue, the row stays for orders."""
     with transaction.atomic():
-        product = _owned_for_update(product_id=product_id, merchant=merchant)
+        product = product_lock_owned(product_id=product_id, merchant=merchant)
         product.deleted_at = timezone.now()
         product.save(update_fields=["deleted_at", "updated_at"])
         product_cache_invalidate_on_commit(product_id=product.id)
@@ -164,3 +185,33 @@ def product_release_units(*, product_id: uuid.UUID | str, quantity: int) -> None
         if not updated:
             raise ProductNotFound()
         product_cache_invalidate_on_commit(product_id=product_id)
+
+
+def product_supply_units(*, product: Product, quantity: int) -> None:
+    """Add (or, negative, withdraw) units the merchant supplies, on a product the caller has locked.
+
+    For the code pool of a CODES product, whose units are its AVAILABLE codes:
+    both `available_units` and `units_supplied` move, as a restock would.
+    """
+    _require_transaction("product_supply_units")
+    if product.available_units + quantity > MAX_UNITS:
+        raise TooManyUnits(f"A product holds at most {MAX_UNITS} units.")
+    Product.objects.filter(id=product.id).update(
+        available_units=F("available_units") + quantity,
+        units_supplied=F("units_supplied") + quantity,
+        updated_at=timezone.now(),
+    )
+    product.refresh_from_db(fields=["available_units", "units_supplied", "updated_at"])
+    product_cache_invalidate_on_commit(product_id=product.id)
+
+
+def product_retire_units(*, product_id: uuid.UUID | str, quantity: int) -> None:
+    """Take units an order held out of the supply for good (the codes of a refunded order are burnt).
+
+    They do not return to stock: `units_supplied` shrinks instead, so the units
+    held by live orders (`units_supplied - available_units`) stay exact.
+    """
+    _require_transaction("product_retire_units")
+    if quantity < 1:
+        raise ValueError("quantity must be a positive number of units")
+    Product.objects.filter(id=product_id).update(units_supplied=F("units_supplied") - quantity)

@@ -1,13 +1,13 @@
-"""The locks of the money paths, in the one global order: wallets (by id) → product → order.
+"""The locks of the money paths, in the one global order: wallets (by id) → product → codes → order.
 
 Two transactions that each need several of these rows take them in this order,
 so neither can hold a row the other waits for while waiting for one the other
 holds: no deadlock. Each app locks its own rows (`wallets.locks`,
-`catalog.locks`, `order_qs_select_for_update` here); `LockSequence` is how an
+`catalog.locks`, `delivery.locks`, `order_qs_select_for_update` here); `LockSequence` is how an
 order's money path takes them together, and it refuses a lock asked for out of
 order, so the rule is enforced where it is written. On PostgreSQL the wallet
 purchase takes the same locks in the same order inside one SQL function
-(orders/migrations/0006_wallet_purchase_function.py). Keep the time between the
+(orders/migrations/0007_wallet_purchase_function.py). Keep the time between the
 product lock and COMMIT short: it is the hot row when many buy one item.
 """
 
@@ -18,6 +18,9 @@ from django.db.models import Q, QuerySet, Subquery
 from catalog.locks import product_lock
 from catalog.models import Product
 from catalog.services import product_take_units
+from delivery.locks import delivery_lock
+from delivery.models import Delivery
+from delivery.services.deliveries import delivery_open
 from orders.models import Order
 from wallets.locks import LockedWallets, wallet_qs_select_for_update, wallets_lock, wallets_lock_queryset
 
@@ -34,15 +37,17 @@ class LockSequence:
     """The rows one money path locks in its transaction, taken in the global order.
 
     Each step may be skipped, none repeated or taken after a later one. What was
-    locked stays available as `wallets` (for `ledger_post`), `product`, `order`.
+    locked stays available as `wallets` (for `ledger_post`), `product`,
+    `delivery` (the order's delivery, before its codes), `order`.
     """
 
-    LEVELS = ("wallets", "product", "order")
+    LEVELS = ("wallets", "product", "codes", "order")
 
     def __init__(self) -> None:
         self._last = -1
         self.wallets = LockedWallets(())
         self.product: Product | None = None
+        self.delivery: Delivery | None = None
         self.order: Order | None = None
 
     def _step(self, level: str) -> None:
@@ -83,6 +88,18 @@ class LockSequence:
         self._step("product")
         self.product = product_take_units(product_id=product_id, quantity=quantity)
         return self.product
+
+    def open_delivery(self, *, order_id: UUID, buyer, product: Product, quantity: int, paid: bool) -> Delivery:
+        """Write a new order's delivery, taking its codes under the product lock taken just before."""
+        self._step("codes")
+        self.delivery = delivery_open(order_id=order_id, buyer=buyer, product=product, quantity=quantity, paid=paid)
+        return self.delivery
+
+    def lock_delivery(self, *, order_id: UUID) -> Delivery:
+        """Lock an order's delivery: every change of the order's codes holds it."""
+        self._step("codes")
+        self.delivery = delivery_lock(order_id=order_id)
+        return self.delivery
 
     def lock_order(self, *, order_id: UUID) -> Order:
         self._step("order")

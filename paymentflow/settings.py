@@ -5,6 +5,8 @@ The variables and their defaults are the table in docs/operations.md
 present, so `make run` works without exporting anything.
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +27,32 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is false.")
     SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production"  # noqa: S105 (DEBUG only)
+
+# Codes of CODES products are encrypted at rest (delivery/crypto.py): comma-separated
+# Fernet keys, the first encrypts, all decrypt. Like the secret key, only DEBUG may
+# run without them, on keys derived from the (development) secret key.
+DELIVERY_ENCRYPTION_KEYS = [
+    key.strip() for key in env.str("DELIVERY_ENCRYPTION_KEYS", default="").split(",") if key.strip()
+]
+if not DELIVERY_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DELIVERY_ENCRYPTION_KEYS is required when DJANGO_DEBUG is false (generate one with "
+            "python3 -c 'import base64, secrets; print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')."
+        )
+    DELIVERY_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(b"paymentflow.delivery.dev-key:" + SECRET_KEY.encode()).digest()
+        ).decode()
+    ]
+for _key in DELIVERY_ENCRYPTION_KEYS:
+    try:
+        if len(base64.urlsafe_b64decode(_key.encode("ascii"))) != 32:
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured(
+            "Each DELIVERY_ENCRYPTION_KEYS entry must be 32 bytes in url-safe base64 (a Fernet key)."
+        ) from None
 
 # Every API path lives under this prefix (no trailing slash on the paths).
 API_PREFIX = env.str("API_PREFIX", default="api/v1").strip("/")
@@ -49,6 +77,7 @@ INSTALLED_APPS = [
     "accounts",
     "wallets",
     "catalog",
+    "delivery",
     "orders",
     "reconciliation",
     "backoffice",
@@ -215,6 +244,7 @@ if not Decimal(0) <= PLATFORM_FEE_PERCENT < Decimal(100):
     raise ImproperlyConfigured("PLATFORM_FEE_PERCENT must be at least 0 and below 100.")
 PRODUCT_CACHE_TTL = env.int("PRODUCT_CACHE_TTL", default=60)
 AUTH_THROTTLE_RATE = env.str("AUTH_THROTTLE_RATE", default="10/min")
+LICENSE_THROTTLE_RATE = env.str("LICENSE_THROTTLE_RATE", default="60/min")
 PAYMENT_RESERVATION_MINUTES = env.int("PAYMENT_RESERVATION_MINUTES", default=15)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # A claim whose request never finished (a killed worker) may be retried after this.

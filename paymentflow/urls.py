@@ -18,6 +18,7 @@ api_patterns = [
     path("auth/", include("accounts.urls")),
     path("", include("wallets.urls")),
     path("", include("catalog.urls")),
+    path("", include("delivery.urls")),
     path("", include("orders.urls")),
 ]
 

@@ -23,6 +23,8 @@ PRODUCT_KEYS = {
     "merchantId",
     "createdAt",
     "updatedAt",
+    "deliveryKind",
+    "activationLimit",
 }
 
 

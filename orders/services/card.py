@@ -14,6 +14,7 @@ from django.db import transaction
 from catalog.services import product_release_units
 from core import gateway
 from core.money import to_minor_units
+from delivery.services.deliveries import delivery_complete, delivery_release
 from orders.exceptions import PaymentMismatch
 from orders.locks import LockSequence
 from orders.models import Order, OrderStatus, Refund, RefundKind, RefundStatus, StatusChangeSource
@@ -35,8 +36,11 @@ def _release_pending(*, order_id: UUID, to_status: str, reason: str, source: str
     with transaction.atomic():
         locks = LockSequence()
         locks.lock_product(product_id=order_get(order_id=order_id).product_id)
+        delivery = locks.lock_delivery(order_id=order_id)
         order = locks.lock_order(order_id=order_id)
         if order.status == OrderStatus.PENDING:
+            # Reserved codes go back to the pool with their units (they were never shown).
+            delivery_release(delivery=delivery)
             product_release_units(product_id=order.product_id, quantity=order.quantity)
             order_transition(order=order, to_status=to_status, source=source, actor=actor, reason=reason)
     return order
@@ -105,8 +109,10 @@ def order_complete_card_payment(
     with transaction.atomic():
         locks = LockSequence()
         wallets = locks.lock_wallets(user_ids=[order.merchant_id])
+        delivery = locks.lock_delivery(order_id=order.id)
         order = locks.lock_order(order_id=order.id)
         if order.status == OrderStatus.PENDING:
+            delivery_complete(delivery=delivery)
             ledger_post(
                 wallets=wallets,
                 kind=JournalKind.PURCHASE,

@@ -1,7 +1,7 @@
 """Buying a product: from the wallet in one transaction, or by card (reservation + PaymentIntent)."""
 
 from datetime import timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db import transaction
@@ -119,10 +119,14 @@ def _wallet_purchase_attempt(*, buyer, product_id: UUID, quantity: int) -> Order
     product = locks.take_units(product_id=product_id, quantity=quantity)
     if product.merchant_id not in wallets:
         raise _MerchantChanged()
+    order_id = uuid4()
+    # Its codes are taken here, under the product lock that take_units holds (delivery.locks.codes_take).
+    locks.open_delivery(order_id=order_id, buyer=buyer, product=product, quantity=quantity, paid=True)
     order = _new_order(
         buyer=buyer,
         product=product,
         quantity=quantity,
+        id=order_id,
         status=OrderStatus.COMPLETED,
         payment_method=PaymentMethod.WALLET,
     )
@@ -143,7 +147,7 @@ def _wallet_purchase_attempt(*, buyer, product_id: UUID, quantity: int) -> Order
     return order
 
 
-# The refusals of orders_wallet_purchase (orders/migrations/0006), as the ORM path raises them.
+# The refusals of orders_wallet_purchase (orders/migrations/0007), as the ORM path raises them.
 _REFUSALS = {
     "product_not_found": lambda row: ProductNotFound(),
     "cannot_buy_own_product": lambda row: CannotBuyOwnProduct(),
@@ -153,6 +157,8 @@ _REFUSALS = {
     "insufficient_funds": lambda row: InsufficientFunds(
         f"Wallet balance {row['balance']} is less than {row['total_amount']}."
     ),
+    "product_file_missing": lambda row: ProductUnavailable("This product's file has not been uploaded yet."),
+    "codes_short": lambda row: OutOfStock(f"Only {row['available']} codes available, {row['quantity']} requested."),
     "merchant_changed": lambda row: _MerchantChanged(),
     "buyer_has_no_wallet": lambda row: Wallet.DoesNotExist("The buyer has no wallet."),
 }
@@ -161,7 +167,7 @@ _REFUSALS = {
 def _wallet_purchase_statement(*, buyer, product_id: UUID, quantity: int) -> Order:
     """Run `_wallet_purchase_attempt` as one PostgreSQL function call: the same locks, checks and rows.
 
-    The function (orders/migrations/0006_wallet_purchase_function.py) takes the
+    The function (orders/migrations/0007_wallet_purchase_function.py) takes the
     wallets and then the product in the global lock order, decides every refusal
     before it writes, then writes the stock, the order, the journal, the balances,
     the entries and the first status change: one round trip instead of seven.
@@ -214,13 +220,18 @@ def _purchase_with_card(*, buyer, product_id: UUID, quantity: int) -> Order:
         raise gateway.GatewayUnavailable()
     _refuse_own_product(buyer=buyer, merchant_id=_merchant_of(product_id=product_id))
     with transaction.atomic():
-        product = LockSequence().take_units(product_id=product_id, quantity=quantity)
+        locks = LockSequence()
+        product = locks.take_units(product_id=product_id, quantity=quantity)
         # A product moved to this buyer since the check above: nothing is kept.
         _refuse_own_product(buyer=buyer, merchant_id=product.merchant_id)
+        order_id = uuid4()
+        # Its codes are RESERVED until the payment succeeds (delivered) or fails or expires (released).
+        locks.open_delivery(order_id=order_id, buyer=buyer, product=product, quantity=quantity, paid=False)
         order = _new_order(
             buyer=buyer,
             product=product,
             quantity=quantity,
+            id=order_id,
             status=OrderStatus.PENDING,
             payment_method=PaymentMethod.GATEWAY,
             payment_provider="stripe",

@@ -1,4 +1,4 @@
-"""The global lock order (wallets → product → order) as `LockSequence` enforces it, and what a purchase sends."""
+"""The global lock order (wallets → product → codes → order) as `LockSequence` enforces it; what a purchase sends."""
 
 from decimal import Decimal
 
@@ -15,22 +15,37 @@ from orders.tests.helpers import funded_buyer
 pytestmark = pytest.mark.django_db
 
 
-def test_locks_are_taken_wallets_then_product_then_order(product):
+def test_locks_are_taken_wallets_then_product_then_codes_then_order(product):
     buyer = funded_buyer("10.00")
     order = order_purchase(buyer=buyer, product_id=product.id, quantity=1, method=PaymentMethod.WALLET)
     with transaction.atomic():
         locks = LockSequence()
         wallets = locks.lock_wallets(user_ids=[buyer.id, product.merchant_id])
         locked_product = locks.lock_product(product_id=product.id)
+        delivery = locks.lock_delivery(order_id=order.id)
         locked_order = locks.lock_order(order_id=order.id)
 
     assert set(wallets) == {buyer.id, product.merchant_id}
-    assert (locks.wallets, locks.product, locks.order) == (wallets, locked_product, locked_order)
+    assert delivery.order_id == order.id
+    assert (locks.wallets, locks.product, locks.delivery, locks.order) == (
+        wallets,
+        locked_product,
+        delivery,
+        locked_order,
+    )
 
 
 @pytest.mark.parametrize(
     ("first", "then"),
-    [("product", "wallets"), ("order", "product"), ("order", "wallets"), ("product", "product")],
+    [
+        ("product", "wallets"),
+        ("order", "product"),
+        ("order", "wallets"),
+        ("product", "product"),
+        ("order", "codes"),
+        ("codes", "product"),
+        ("codes", "codes"),
+    ],
 )
 def test_a_lock_out_of_the_global_order_is_refused(product, first, then):
     buyer = funded_buyer("10.00")
@@ -38,6 +53,7 @@ def test_a_lock_out_of_the_global_order_is_refused(product, first, then):
     steps = {
         "wallets": lambda locks: locks.lock_wallets(user_ids=[buyer.id]),
         "product": lambda locks: locks.lock_product(product_id=product.id),
+        "codes": lambda locks: locks.lock_delivery(order_id=order.id),
         "order": lambda locks: locks.lock_order(order_id=order.id),
     }
     with transaction.atomic():
@@ -58,18 +74,19 @@ def _purchase_statements(settings) -> list[str]:
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL path")
 def test_a_wallet_purchase_on_postgresql_is_one_statement(settings):
-    """The function of orders/migrations/0006 locks, checks and writes everything in one round trip."""
+    """The function of orders/migrations/0007 locks, checks and writes everything in one round trip."""
     (statement,) = _purchase_statements(settings)
     assert statement.startswith("SELECT * FROM orders_wallet_purchase(")
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="the ORM path (SQLite)")
-def test_a_wallet_purchase_through_the_orm_sends_seven_statements_and_nothing_before_its_locks(settings):
-    """Lock both wallets (the merchant read in the same statement), take the units, then the writes."""
+def test_a_wallet_purchase_through_the_orm_sends_eight_statements_and_nothing_before_its_locks(settings):
+    """Lock both wallets (the merchant read in the same statement), take the units, then the writes (delivery first)."""
     statements = _purchase_statements(settings)
     assert [sql.split()[0] for sql in statements] == [
         "SELECT",
         "UPDATE",
+        "INSERT",
         "INSERT",
         "INSERT",
         "UPDATE",

@@ -41,6 +41,7 @@ def database_environment() -> dict[str, str]:
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "paymentflow-test"),
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "DELIVERY_ENCRYPTION_KEYS": ",".join(settings.DELIVERY_ENCRYPTION_KEYS),
         "JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
     }
 

@@ -99,6 +99,7 @@ def embedded_server(tmp_path_factory):
     env = {
         "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
         "DJANGO_SECRET_KEY": "embedded-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "DELIVERY_ENCRYPTION_KEYS": os.environ["DELIVERY_ENCRYPTION_KEYS"],
         "AUTH_THROTTLE_RATE": "10/min",
         "WEB_CONCURRENCY": "2",
         "WEB_THREADS": "4",

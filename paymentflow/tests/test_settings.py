@@ -17,7 +17,12 @@ PRELUDE = "import environ; environ.Env.read_env = lambda *args, **kwargs: None\n
 
 
 def run(code: str, **variables: str) -> subprocess.CompletedProcess:
-    env = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": "paymentflow.settings", **variables}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "paymentflow.settings",
+        "DELIVERY_ENCRYPTION_KEYS": os.environ["DELIVERY_ENCRYPTION_KEYS"],
+        **variables,
+    }
     return subprocess.run(  # noqa: S603 (our own interpreter and code)
         [sys.executable, "-c", PRELUDE + code],
         cwd=BASE_DIR,
@@ -72,6 +77,32 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_delivery_encryption_keys():
+    result = run("import django; django.setup()", DJANGO_SECRET_KEY="k" * 50, DELIVERY_ENCRYPTION_KEYS="")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DELIVERY_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_a_delivery_key_that_is_not_a_fernet_key_is_refused():
+    result = run("import django; django.setup()", DJANGO_SECRET_KEY="k" * 50, DELIVERY_ENCRYPTION_KEYS="short,x")
+
+    assert result.returncode != 0
+    assert "DELIVERY_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_debug_derives_a_delivery_key_from_the_secret_key():
+    code = "import django; from django.conf import settings; django.setup(); print(settings.DELIVERY_ENCRYPTION_KEYS)"
+
+    first = run(code, DJANGO_DEBUG="true", DJANGO_SECRET_KEY="a" * 50, DELIVERY_ENCRYPTION_KEYS="")
+    again = run(code, DJANGO_DEBUG="true", DJANGO_SECRET_KEY="a" * 50, DELIVERY_ENCRYPTION_KEYS="")
+    other = run(code, DJANGO_DEBUG="true", DJANGO_SECRET_KEY="b" * 50, DELIVERY_ENCRYPTION_KEYS="")
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == again.stdout != other.stdout
 
 
 def test_debug_defaults_to_false():

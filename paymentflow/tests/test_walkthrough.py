@@ -61,6 +61,7 @@ def steps(text: str) -> list[str]:
 MAKE_RUN_ENV = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "walkthrough-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "DELIVERY_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWRlbGl2ZXJ5LWtleS0wMTIzNDU2Nzg=",
     "DJANGO_SECURE_SSL_REDIRECT": "false",
     "DJANGO_SECURE_COOKIES": "false",
     "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",

@@ -7,6 +7,7 @@ apply) run after it and only when asked for. Each check is declared next to its 
 """
 
 from reconciliation.checks.base import Check
+from reconciliation.checks.delivery import check_code_stock, check_codes_sold_once, check_order_deliveries
 from reconciliation.checks.gateway import check_failed_webhook_events, check_gateway_payments
 from reconciliation.checks.ledger import (
     check_balance_chains,
@@ -35,5 +36,6 @@ ORDER_CHECKS: tuple[Check, ...] = (
     check_stale_pending_orders,
     check_stale_pending_refunds,
 )
-DATABASE_CHECKS: tuple[Check, ...] = (*LEDGER_CHECKS, *ORDER_CHECKS)
+DELIVERY_CHECKS: tuple[Check, ...] = (check_code_stock, check_order_deliveries, check_codes_sold_once)
+DATABASE_CHECKS: tuple[Check, ...] = (*LEDGER_CHECKS, *ORDER_CHECKS, *DELIVERY_CHECKS)
 GATEWAY_CHECKS: tuple[Check, ...] = (check_gateway_payments, check_failed_webhook_events)

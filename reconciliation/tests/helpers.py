@@ -10,8 +10,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import F
+from django.utils import timezone
 
 from catalog.models import Product
+from delivery.models import Delivery, DeliveryStatus
 from orders.models import Order, OrderStatus, PaymentMethod
 
 CHECK_NAMES = [
@@ -24,6 +26,9 @@ CHECK_NAMES = [
     "product_stock",
     "stale_pending_orders",
     "stale_pending_refunds",
+    "code_stock",
+    "order_deliveries",
+    "codes_sold_once",
 ]
 
 # Migration wallets 0003's triggers, which reject UPDATE and DELETE on the ledger.
@@ -76,8 +81,28 @@ def ledger_triggers_disabled() -> Iterator[None]:
         _set_triggers("ENABLE")
 
 
+def delivery_as_status_implies(order: Order) -> None:
+    """Write or move the order's delivery (a NONE product's) to what the order's status implies."""
+    status = {
+        OrderStatus.COMPLETED: DeliveryStatus.DELIVERED,
+        OrderStatus.PARTIALLY_REFUNDED: DeliveryStatus.DELIVERED,
+        OrderStatus.REFUNDED: DeliveryStatus.REVOKED,
+    }.get(order.status, DeliveryStatus.PENDING)
+    now = timezone.now()
+    Delivery.objects.update_or_create(
+        order_id=order.id,
+        defaults={
+            "buyer_id": order.buyer_id,
+            "product_id": order.product_id,
+            "status": status,
+            "delivered_at": now,
+            "revoked_at": now if status == DeliveryStatus.REVOKED else None,
+        },
+    )
+
+
 def unpaid_order(shop, *, status: str, method: str = PaymentMethod.GATEWAY, **fields) -> Order:
-    """Write an order row directly (no service, no journal), taking its units if it holds any."""
+    """Write an order row directly (no service, no journal) with its delivery, taking its units if it holds any."""
     product = shop["product"]
     order = Order.objects.create(
         buyer=shop["buyer"],
@@ -95,4 +120,5 @@ def unpaid_order(shop, *, status: str, method: str = PaymentMethod.GATEWAY, **fi
     )
     if status in (OrderStatus.PENDING, OrderStatus.COMPLETED):
         Product.objects.filter(id=product.id).update(available_units=F("available_units") - 1)
+    delivery_as_status_implies(order)
     return order

@@ -31,6 +31,7 @@ from reconciliation.models import ReconciliationRun
 from reconciliation.tests.helpers import (
     CHECK_NAMES,
     check_of,
+    delivery_as_status_implies,
     failing,
     ledger_triggers_disabled,
     reconcile,
@@ -49,6 +50,8 @@ def released_behind_the_ledger(order: Order, *, status: str) -> Order:
     """Give a completed order a status that holds no units, and its units back, but leave its journals."""
     Order.objects.filter(id=order.id).update(status=status)
     Product.objects.filter(id=order.product_id).update(available_units=F("available_units") + order.quantity)
+    order.refresh_from_db()
+    delivery_as_status_implies(order)
     return order
 
 
@@ -58,7 +61,7 @@ class TestCleanBooks:
         code, out, _ = reconcile("-v", "0")
 
         assert code == 0
-        assert "Clean: 9 checks passed" in out
+        assert f"Clean: {len(CHECK_NAMES)} checks passed" in out
         for name in CHECK_NAMES:
             assert name in out
 
@@ -142,6 +145,7 @@ class TestJsonSchema:
             "order",
             "product",
             "refund",
+            "code",
         }
 
     def test_with_discrepancies_stdout_is_still_one_json_document(self, shop):
@@ -265,7 +269,7 @@ class TestPlantedDiscrepancies:
         assert f"product: {shop['product'].id}" in out
         assert "1 discrepancies" in out
         assert "ADJUSTMENT" in out
-        assert "1 discrepancies in 1 of 9 checks" in err
+        assert f"1 discrepancies in 1 of {len(CHECK_NAMES)} checks" in err
 
 
 @pytest.mark.django_db
@@ -320,7 +324,7 @@ class TestProgress:
         code, out, err = reconcile()
 
         assert (code, err) == (0, "")
-        assert "Clean: 9 checks passed" in out
+        assert f"Clean: {len(CHECK_NAMES)} checks passed" in out
 
     def test_a_plain_progress_bar_on_a_terminal(self, shop):
         terminal = self.Terminal()
@@ -328,7 +332,7 @@ class TestProgress:
         code, _, err = reconcile(stderr=terminal)
 
         assert code == 0
-        assert "9/9" in err
+        assert f"{len(CHECK_NAMES)}/{len(CHECK_NAMES)}" in err
         assert "check" in err
         # Unstyled: Django's stderr style (bold red, as for an error) is never applied to it.
         assert "\x1b[" not in err.replace("\x1b[A", "")

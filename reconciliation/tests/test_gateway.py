@@ -10,7 +10,7 @@ from orders.services import order_purchase, order_refund
 from orders.services.card import order_complete_card_payment, order_fail
 from orders.services.refunds.card import refund_at_gateway
 from reconciliation.models import ReconciliationRun
-from reconciliation.tests.helpers import check_of, failing, reconcile, reconcile_json
+from reconciliation.tests.helpers import check_of, delivery_as_status_implies, failing, reconcile, reconcile_json
 
 
 @pytest.mark.django_db
@@ -69,6 +69,8 @@ class TestGatewayPayments:
     def test_a_refunded_order_whose_payment_was_not_refunded(self, card_orders):
         completed, _ = card_orders
         Order.objects.filter(id=completed.id).update(status=OrderStatus.REFUNDED)
+        completed.refresh_from_db()
+        delivery_as_status_implies(completed)
 
         _, document = reconcile_json("--gateway")
 

@@ -231,4 +231,5 @@ def _lock_for_booking(order: Order) -> tuple[LockSequence, Order]:
     locks = LockSequence()
     locks.lock_wallets(user_ids=[order.merchant_id])
     locks.lock_product(product_id=order.product_id)
+    locks.lock_delivery(order_id=order.id)
     return locks, locks.lock_order(order_id=order.id)

@@ -6,8 +6,10 @@ from uuid import UUID
 
 from django.utils import timezone
 
-from catalog.services import product_release_units
+from catalog.models import DeliveryKind
+from catalog.services import product_release_units, product_retire_units
 from core.money import MoneySum, quantize
+from delivery.services.deliveries import delivery_revoke
 from orders.exceptions import AmountAboveRefundable, InvalidOrderState, OrderNotFound, RefundNotAllowed
 from orders.locks import LockSequence
 from orders.models import Order, OrderStatus, Refund, RefundKind, RefundStatus
@@ -116,12 +118,13 @@ def new_refund(
 
 
 def book_refund(*, locks: LockSequence, refund: Refund, payer_wallet, may_owe: bool) -> None:
-    """Post a SUCCEEDED sale refund's journal and move its order along (under `locks`: merchant, product, order).
+    """Post a SUCCEEDED sale refund's journal and move its order along (`locks`: merchant, product, delivery, order).
 
     `may_owe`: the refund was made at Stripe and cannot be refused, so a
     merchant balance below its share is booked as a receivable instead (see
-    `refund_legs`). The order becomes PARTIALLY_REFUNDED, or REFUNDED with its
-    units back in stock once its refunds reach its total.
+    `refund_legs`). The order becomes PARTIALLY_REFUNDED, or REFUNDED once its
+    refunds reach its total: then its delivery is revoked and its units return
+    to stock, except a CODES product's, whose codes were shown and are burnt.
     """
     order = locks.order
     merchant_wallet = locks.wallets[order.merchant_id]
@@ -145,7 +148,11 @@ def book_refund(*, locks: LockSequence, refund: Refund, payer_wallet, may_owe: b
     whole = refunded(order).amount == order.total_amount
     to_status = OrderStatus.REFUNDED if whole else OrderStatus.PARTIALLY_REFUNDED
     if whole:
-        product_release_units(product_id=order.product_id, quantity=order.quantity)
+        if locks.product.delivery_kind == DeliveryKind.CODES:
+            product_retire_units(product_id=order.product_id, quantity=order.quantity)
+        else:
+            product_release_units(product_id=order.product_id, quantity=order.quantity)
+        delivery_revoke(delivery=locks.delivery)
     if to_status != order.status:
         order_transition(
             order=order,

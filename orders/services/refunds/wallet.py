@@ -22,6 +22,7 @@ def refund_wallet_order(*, order_id: UUID, actor, amount, reason: str, source: s
     locks = LockSequence()
     locks.lock_wallets(user_ids=[order.buyer_id, order.merchant_id])
     locks.lock_product(product_id=order.product_id)
+    locks.lock_delivery(order_id=order.id)
     order = locks.lock_order(order_id=order.id)
     share = refund_share(order=order, amount=amount)
     refund = new_refund(

@@ -39,7 +39,7 @@ from wallets.tests.factories import fund_wallet
 SCHEMA_PATH = "/api/v1/schema?format=json"
 EXAMPLES = 20
 # Every operation of the API; the fuzzer must reach each (a schema that loads empty proves nothing).
-OPERATION_COUNT = 22
+OPERATION_COUNT = 28
 
 # Writes that could take the seeded objects away from later operations run last.
 METHOD_ORDER = {"GET": 0, "POST": 1, "PATCH": 2, "DELETE": 3}
@@ -118,6 +118,7 @@ def _fuzz(operation, mode: GenerationMode, *, base_url: str, world: dict) -> str
 def test_every_operation_survives_fuzzing(live_server, stripe_settings, role):
     # Register and login are fuzzed, not rate-limited, and hashed fast: this is about the contract.
     stripe_settings.AUTH_THROTTLE_RATE = "100000/min"
+    stripe_settings.LICENSE_THROTTLE_RATE = "100000/min"
     stripe_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     world = _world(role)
     schema = schemathesis.openapi.from_url(f"{live_server.url}{SCHEMA_PATH}", config=_config(world["token"]))

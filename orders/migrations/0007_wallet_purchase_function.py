@@ -41,6 +41,7 @@ DECLARE
     product catalog_product%ROWTYPE;
     share numeric;
     journal_id uuid := gen_random_uuid();
+    new_delivery_id uuid := gen_random_uuid();
 BEGIN
     -- The merchant whose wallet to lock, read before any lock (the product lock comes after the wallets).
     SELECT p.merchant_id INTO merchant_id FROM catalog_product p WHERE p.id = p_product AND p.deleted_at IS NULL;
@@ -90,6 +91,24 @@ BEGIN
         outcome := 'merchant_changed';
         RETURN;
     END IF;
+    -- delivery_open's refusals (delivery/services/deliveries.py): a FILE product needs its file, and
+    -- a CODES product as many AVAILABLE codes as units (stock and pool disagreeing is reconcile's to report).
+    IF product.delivery_kind = 'FILE'
+       AND NOT EXISTS (SELECT 1 FROM delivery_productfile f WHERE f.product_id = p_product) THEN
+        outcome := 'product_file_missing';
+        RETURN;
+    END IF;
+    IF product.delivery_kind = 'CODES' THEN
+        SELECT count(*) INTO available FROM (
+            SELECT 1 FROM delivery_code c
+            WHERE c.product_id = p_product AND c.status = 'AVAILABLE' AND c.deleted_at IS NULL
+            LIMIT p_quantity
+        ) AS pool;
+        IF available < p_quantity THEN
+            outcome := 'codes_short';
+            RETURN;
+        END IF;
+    END IF;
 
     -- Half-up to the cent, as core.money.quantize and percent_of (round() on numeric rounds half away from zero).
     unit_price := product.price;
@@ -112,7 +131,8 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Everything is decided: the writes.
+    -- Everything is decided: the writes. `available` returns what stock is left (a sale to 0 is an event).
+    available := product.available_units - p_quantity;
     UPDATE catalog_product
     SET available_units = available_units - p_quantity, updated_at = p_now
     WHERE id = p_product AND available_units >= p_quantity;
@@ -126,6 +146,21 @@ BEGIN
         order_id, p_buyer, merchant_id, p_product, product.name, product.price, p_quantity, total_amount,
         fee_amount, p_currency, 'COMPLETED', 'WALLET', '', NULL, '', NULL, '', p_now, p_now
     );
+
+    -- The order's delivery, and a CODES product's oldest available codes, under the product lock
+    -- (delivery.locks.codes_take: every allocation of a product's codes holds that lock).
+    INSERT INTO delivery_delivery (
+        id, order_id, buyer_id, product_id, status, downloads_used, created_at, updated_at, delivered_at, revoked_at
+    ) VALUES (new_delivery_id, order_id, p_buyer, p_product, 'DELIVERED', 0, p_now, p_now, p_now, NULL);
+    IF product.delivery_kind = 'CODES' THEN
+        UPDATE delivery_code SET status = 'DELIVERED', delivery_id = new_delivery_id, updated_at = p_now
+        WHERE id IN (
+            SELECT c.id FROM delivery_code c
+            WHERE c.product_id = p_product AND c.status = 'AVAILABLE' AND c.deleted_at IS NULL
+            ORDER BY c.created_at, c.id
+            LIMIT p_quantity
+        ) AND status = 'AVAILABLE';
+    END IF;
 
     INSERT INTO wallets_journal (id, kind, description, order_id, created_by_id, created_at)
     VALUES (journal_id, 'PURCHASE', left(p_quantity || ' x ' || product.name, 255), order_id, NULL, p_now);
@@ -175,9 +210,10 @@ def drop_function(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0005_partial_refunds"),
+        ("orders", "0006_deliveries_of_existing_orders"),
         ("wallets", "0008_receivables_account_row"),
-        ("catalog", "0002_product_bounds"),
+        ("catalog", "0003_product_delivery_kind"),
+        ("delivery", "0001_initial"),
     ]
 
     operations = [migrations.RunPython(create_function, drop_function)]

@@ -1,0 +1,2 @@
+"""Delivery writes: `codes.py` (the merchant's pool), `deliveries.py` (what an order gets, through its
+life), `licenses.py` (the license API). Each function owns its transaction or says whose it runs in."""
