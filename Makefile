@@ -1,4 +1,4 @@
-# Payment Flow — developer entry points. `make run` serves, `make test` tests.
+# Payment Flow — developer entry points. `make run` serves (web, worker, beat), `make test` tests.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -49,7 +49,9 @@ run: venv .env
 	@echo "  Operators    http://127.0.0.1:$(PORT)/admin/   (demo logins: $(BIN)/python manage.py seed_demo)"
 	@echo "  Merchants    http://127.0.0.1:$(PORT)/merchant/   (log in with a MERCHANT account's API credentials)"
 	@echo ""
-	PORT=$(PORT) $(BIN)/gunicorn paymentflow.wsgi
+	@echo "  Processes    web, worker, beat (Procfile); Ctrl-C stops them all"
+	@echo ""
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 # The back offices' browser tests drive Debian's Chromium (a test tool cannot
 # download its own browser here), so `make test` installs it once if missing.
@@ -64,7 +66,8 @@ $(CHROMIUM):
 # default, which buys through the ORM while PostgreSQL runs one SQL function
 # (orders/services/purchase.py): both paths pass the same tests, so they cannot drift.
 PURCHASE_TESTS := orders/tests/test_api.py orders/tests/test_card.py orders/tests/test_locks.py \
-  orders/tests/test_partial_refunds.py orders/tests/test_refund_card.py orders/tests/test_delivery.py
+  orders/tests/test_partial_refunds.py orders/tests/test_refund_card.py orders/tests/test_delivery.py \
+  orders/tests/test_events.py
 
 test: venv-dev $(CHROMIUM)
 	$(BIN)/pytest

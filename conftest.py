@@ -92,5 +92,6 @@ def funded_wallet(db):
 
 
 # The Stripe fixtures (localstripe per session, `stripe_settings`, `stripe_webhook_to`)
-# and their helpers live in core/tests/localstripe.py.
-pytest_plugins = ["core.tests.localstripe"]
+# and their helpers live in core/tests/localstripe.py; a real Celery worker
+# (`celery_worker`, `wait_for`) in paymentflow/tests/celery_worker.py.
+pytest_plugins = ["core.tests.localstripe", "paymentflow.tests.celery_worker"]

@@ -26,6 +26,8 @@ from catalog.exceptions import (
 )
 from catalog.locks import product_lock
 from catalog.models import MAX_UNITS, DeliveryKind, Product
+from catalog.serializers import ProductSerializer
+from core.outbox import EventType, as_api_json, outbox_emit
 
 # The fields a merchant may change (PATCH /products/{id}); anything else is never applied.
 UPDATABLE_FIELDS = frozenset({"name", "description", "price", "available_units", "is_active", "activation_limit"})
@@ -158,8 +160,11 @@ def product_take_units(*, product_id: uuid.UUID | str, quantity: int) -> Product
     now = Product._meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
     updated = list(Product.objects.raw(_TAKE_UNITS_SQL, [quantity, now, pk, quantity]))
     if updated:
-        product_cache_invalidate_on_commit(product_id=updated[0].id)
-        return updated[0]
+        product = updated[0]
+        product_cache_invalidate_on_commit(product_id=product.id)
+        if product.available_units == 0:
+            product_sold_out_emit(product=product)
+        return product
 
     state = Product.objects.filter(id=product_id).values_list("is_active", "deleted_at", "available_units").first()
     if state is None or state[1] is not None:
@@ -168,6 +173,17 @@ def product_take_units(*, product_id: uuid.UUID | str, quantity: int) -> Product
     if not is_active:
         raise ProductUnavailable()
     raise OutOfStock(f"Only {available_units} units available, {quantity} requested.")
+
+
+def product_sold_out_emit(*, product: Product) -> None:
+    """Record `product.sold_out` for a sale that took the last unit, in the sale's transaction.
+
+    A merchant's own stock change is no event. The payload is the API's product
+    object as this transaction leaves it, ready for the webhook.
+    """
+    outbox_emit(
+        event_type=EventType.PRODUCT_SOLD_OUT, payload={"product": as_api_json(ProductSerializer(product).data)}
+    )
 
 
 def product_release_units(*, product_id: uuid.UUID | str, quantity: int) -> None:

@@ -291,3 +291,15 @@ def idempotent(view_method=None, *, in_transaction: Callable[[Any], bool] | None
 
     wrapper.idempotent = True
     return wrapper
+
+
+def idempotency_keys_expired():
+    """Return the records older than IDEMPOTENCY_KEY_TTL_HOURS (requests ignore them already)."""
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    return IdempotencyKey.objects.filter(created_at__lte=cutoff)
+
+
+def idempotency_keys_purge() -> int:
+    """Delete the expired records (beat, hourly; `manage.py purge_idempotency_keys`); return how many."""
+    count, _ = idempotency_keys_expired().delete()
+    return count

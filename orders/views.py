@@ -150,7 +150,10 @@ class OrderViewSet(
 
 class WebhookAckSerializer(serializers.Serializer):
     received = serializers.BooleanField()
-    outcome = serializers.CharField(help_text="PROCESSED, IGNORED or FAILED (kept for operators to reprocess).")
+    outcome = serializers.CharField(
+        help_text="RECEIVED (stored; the worker processes it within seconds), or for a redelivery what "
+        "processing did: PROCESSED, IGNORED or FAILED (kept for operators to reprocess)."
+    )
 
 
 class StripeWebhookView(APIView):
@@ -168,7 +171,8 @@ class StripeWebhookView(APIView):
         description=(
             "Stripe webhook endpoint. `Stripe-Signature` is verified against STRIPE_WEBHOOK_SECRET on the raw "
             "body (5-minute tolerance both ways); a bad or missing signature is 400 `invalid_signature` and has "
-            "no effect. Each event is stored once by its id: a redelivery answers 200 and changes nothing."
+            "no effect. Each event is stored once by its id and answered at once; the background worker processes it. "
+            "A redelivery answers 200 and changes nothing."
         ),
     )
     @problem_responses(503)

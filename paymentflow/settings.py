@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -174,6 +175,65 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 10_000},
         }
     }
+
+# --- Background work (Celery: paymentflow/celery.py) ----------------------------
+# The queue lives in REDIS_URL's database (CELERY_BROKER_URL overrides it). Without Redis,
+# the embedded default (`make run`) uses kombu's filesystem transport: messages are files
+# in one folder that web, worker and beat on this machine all share, so background work
+# still runs in its own process, with its retries and backoff, rather than eagerly inside
+# a web request; it needs no other server, and works on one machine only.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# Local state of background work: beat's schedule file, and the filesystem broker's folders.
+BACKGROUND_DIR = Path(env.str("BACKGROUND_DIR", default=str(BASE_DIR / "var")))
+BACKGROUND_DIR.mkdir(parents=True, exist_ok=True)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_folder = BACKGROUND_DIR / "queue"
+    for _folder in (_queue_folder, BACKGROUND_DIR / "queue-control"):
+        _folder.mkdir(exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_folder),
+        "data_folder_out": str(_queue_folder),
+        "control_folder": str(BACKGROUND_DIR / "queue-control"),
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A message a killed worker had taken is given to another worker after this long.
+        # Longer than any task may run (the nightly reconciliation's limit is 31 min); tasks
+        # are never scheduled further ahead (retries are rows with a due time, swept by
+        # beat), so nothing is delivered twice for waiting.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600),
+        # A dead Redis at commit costs a request about a second, then the sweep takes over.
+        "socket_connect_timeout": 1,
+    }
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "paymentflow"
+# JSON only: a message is data, never a pickle that could run code in the worker.
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+# Acknowledged after the task ran, and given back if its worker process dies: a killed
+# worker loses no message (every task is idempotent, so one that ran twice does nothing more).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# SoftTimeLimitExceeded is raised in the task after the soft limit; the process is killed at the hard one.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT_SECONDS", default=60)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
+# The worker logs through LOGGING below (JSON lines with the request id), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(BACKGROUND_DIR / "celerybeat-schedule")
+# One beat per deployment (docs/scaling.md): each entry runs once, on whichever worker takes it.
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "core.outbox_sweep", "schedule": 60.0},
+    "stripe-events-sweep": {"task": "orders.webhook_events_sweep", "schedule": 300.0},
+    "expire-orders": {"task": "orders.expire_due", "schedule": 60.0},
+    "purge-idempotency-keys": {"task": "core.idempotency_keys_purge", "schedule": 3600.0},
+    "reconcile-nightly": {"task": "reconciliation.nightly", "schedule": crontab(hour=3, minute=30)},
+}
+# Where the nightly reconciliation's alert goes (comma-separated); empty: every active staff superuser.
+OPERATOR_ALERT_EMAILS = env.list("OPERATOR_ALERT_EMAILS", default=[])
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

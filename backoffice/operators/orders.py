@@ -14,7 +14,7 @@ from backoffice.shared import ReadOnlyAdminMixin, RefundInline, StatusHistoryInl
 from backoffice.sites import operator_site
 from orders.models import Order, WebhookEvent, WebhookOutcome
 from orders.services.refunds.rules import refund_allowed_for_any_order
-from orders.services.webhooks import webhook_event_dismiss, webhook_event_process
+from orders.services.webhooks import webhook_event_dismiss, webhook_event_enqueue
 
 
 class OrderStatusChangeInline(StatusHistoryInline):
@@ -127,15 +127,17 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Reprocess selected failed or unprocessed events", permissions=["reprocess"])
     def reprocess(self, request, queryset):
-        done = {}
-        for event in queryset.exclude(outcome__in=[WebhookOutcome.PROCESSED, WebhookOutcome.IGNORED]):
-            event = webhook_event_process(event_pk=event.pk)
-            done[event.outcome] = done.get(event.outcome, 0) + 1
-            self.log_change(request, event, f"Reprocessed: {event.outcome}.")
-        skipped = len(queryset) - sum(done.values())
-        if done:
-            outcomes = ", ".join(f"{count} {outcome.lower()}" for outcome, count in sorted(done.items()))
-            level = messages.WARNING if WebhookOutcome.FAILED in done else messages.SUCCESS
-            self.message_user(request, f"Reprocessed {sum(done.values())} event(s): {outcomes}.", level)
+        # Queued for the worker, as a delivery from Stripe is: its row lock keeps it single.
+        queued = list(queryset.exclude(outcome__in=[WebhookOutcome.PROCESSED, WebhookOutcome.IGNORED]))
+        for event in queued:
+            webhook_event_enqueue(event_pk=event.pk)
+            self.log_change(request, event, "Queued for reprocessing.")
+        skipped = len(queryset) - len(queued)
+        if queued:
+            self.message_user(
+                request,
+                f"Queued {len(queued)} event(s) for reprocessing: their outcome shows here soon.",
+                messages.SUCCESS,
+            )
         if skipped:
             self.message_user(request, f"{skipped} event(s) skipped: already processed or ignored.", messages.INFO)

@@ -183,6 +183,16 @@ def stripe_settings(settings, localstripe_server: LocalStripe):
 
 
 @pytest.fixture
+def stripe_worker_env(stripe_settings) -> dict[str, str]:
+    """The environment that points a test Celery worker at the same localstripe (`celery_worker_env`)."""
+    return {
+        "STRIPE_API_BASE": stripe_settings.STRIPE_API_BASE,
+        "STRIPE_SECRET_KEY": stripe_settings.STRIPE_SECRET_KEY,
+        "STRIPE_WEBHOOK_SECRET": stripe_settings.STRIPE_WEBHOOK_SECRET,
+    }
+
+
+@pytest.fixture
 def stripe_webhook_to(stripe_settings, localstripe_server: LocalStripe) -> Iterator[Callable[..., None]]:
     """Return `register(url, events=None)`: localstripe signs and POSTs its events to `url`.
 

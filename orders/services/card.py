@@ -14,7 +14,9 @@ from django.db import transaction
 from catalog.services import product_release_units
 from core import gateway
 from core.money import to_minor_units
+from core.outbox import EventType
 from delivery.services.deliveries import delivery_complete, delivery_release
+from orders.events import RELEASE_EVENTS, order_event_emit
 from orders.exceptions import PaymentMismatch
 from orders.locks import LockSequence
 from orders.models import Order, OrderStatus, Refund, RefundKind, RefundStatus, StatusChangeSource
@@ -43,6 +45,7 @@ def _release_pending(*, order_id: UUID, to_status: str, reason: str, source: str
             delivery_release(delivery=delivery)
             product_release_units(product_id=order.product_id, quantity=order.quantity)
             order_transition(order=order, to_status=to_status, source=source, actor=actor, reason=reason)
+            order_event_emit(event_type=RELEASE_EVENTS[to_status], order=order)
     return order
 
 
@@ -134,6 +137,7 @@ def order_complete_card_payment(
                 source=StatusChangeSource.WEBHOOK,
                 reason="Card payment succeeded",
             )
+            order_event_emit(event_type=EventType.ORDER_COMPLETED, order=order)
             return PaymentOutcome("Order completed; merchant credited.")
         if order.status not in (OrderStatus.FAILED, OrderStatus.EXPIRED):
             return PaymentOutcome(f"Order already {order.status}; nothing to do.")

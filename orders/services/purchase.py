@@ -10,8 +10,11 @@ from django.utils import timezone
 from catalog.cache import product_cache_invalidate_on_commit
 from catalog.exceptions import OutOfStock, ProductNotFound, ProductUnavailable
 from catalog.models import Product
+from catalog.services import product_sold_out_emit
 from core import gateway
 from core.money import percent_of, quantize
+from core.outbox import EventType
+from orders.events import order_event_emit
 from orders.exceptions import CannotBuyOwnProduct
 from orders.locks import LockSequence
 from orders.models import Order, OrderStatus, PaymentMethod, Refund, StatusChangeSource
@@ -144,6 +147,7 @@ def _wallet_purchase_attempt(*, buyer, product_id: UUID, quantity: int) -> Order
         order_id=order.id,
     )
     order_record_created(order=order, source=StatusChangeSource.API, actor=buyer, reason=WALLET_PURCHASE_REASON)
+    order_event_emit(event_type=EventType.ORDER_COMPLETED, order=_with_no_refunds(order))
     return order
 
 
@@ -211,6 +215,11 @@ def _wallet_purchase_statement(*, buyer, product_id: UUID, quantity: int) -> Ord
     # The row exists: saving this object again would be an UPDATE, as for one read from the database.
     order._state.adding = False
     order._state.db = transaction.get_connection().alias
+    # The events of product_take_units and of the ORM attempt, in the same order, in this transaction:
+    # the second statement of the purchase (a third, reading the product, when the sale took its last unit).
+    if row["available"] == 0:
+        product_sold_out_emit(product=Product.objects.get(id=product_id))
+    order_event_emit(event_type=EventType.ORDER_COMPLETED, order=_with_no_refunds(order))
     return order
 
 

@@ -1,7 +1,9 @@
-"""The payments webhook inbox: verify, store once, process once; call Stripe only after the commit.
+"""The payments webhook inbox: verify, store once, process once in the worker; call Stripe only after the commit.
 
-Every verified event is stored by its provider id before it is processed, so
-a redelivery finds it and does nothing twice. Processing takes the event row's
+Every verified event is stored by its provider id and answered at once; its
+processing is a task (`orders.tasks`), and `webhook_events_sweep` queues again
+any event still RECEIVED a while later (the broker was down, a worker died). A
+redelivery finds the stored event and does nothing twice. Processing takes the event row's
 lock first (then the usual wallets → product → order), which serialises
 concurrent deliveries of one event. What processing must ask of Stripe (cancel
 a failed payment's intent, give back a late payment) runs after that
@@ -13,6 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -20,6 +23,7 @@ from django.utils import timezone
 
 from core import gateway, stripe_events
 from core.errors import ApplicationError
+from core.queue import task_enqueue
 from orders.exceptions import OrderNotFound, PaymentMismatch
 from orders.models import Order, OrderStatus, StatusChangeSource, WebhookEvent, WebhookOutcome
 from orders.services.card import order_complete_card_payment, order_fail
@@ -137,7 +141,7 @@ def _malformed_reason(event: stripe_events.SignedEvent) -> str | None:
 
 
 def webhook_receive(*, payload: bytes, signature_header: str | None) -> WebhookEvent:
-    """Verify a delivery, store its event once, and process it (a no-op if it was already)."""
+    """Verify a delivery, store its event once, and queue its processing (unless it is done)."""
     event = stripe_events.webhook_event_from_request(payload=payload, signature_header=signature_header)
     # Signed is not the same as well formed: an event we could never apply is
     # refused (400) rather than stored to fail on every redelivery.
@@ -150,16 +154,44 @@ def webhook_receive(*, payload: bytes, signature_header: str | None) -> WebhookE
     except IntegrityError:
         # A concurrent delivery of the same event inserted it first.
         record = WebhookEvent.objects.get(event_id=event.id)
-    return webhook_event_process(event_pk=record.pk)
+    if record.outcome not in (WebhookOutcome.PROCESSED, WebhookOutcome.IGNORED):
+        webhook_event_enqueue(event_pk=record.pk)
+    return record
+
+
+def webhook_event_enqueue(*, event_pk: int) -> None:
+    """Queue the processing of a stored event (from the view, the admin's reprocess, the sweep)."""
+    from orders.tasks import webhook_event_process_task  # The task module imports this one.
+
+    task_enqueue(webhook_event_process_task, event_pk=event_pk)
+
+
+# An event still RECEIVED this long after it arrived was not queued, or its worker died.
+SWEEP_AFTER = timedelta(minutes=2)
+
+
+def webhook_events_sweep(*, limit: int = 500) -> int:
+    """Queue again the events left RECEIVED past `SWEEP_AFTER`; return how many."""
+    stale = list(
+        WebhookEvent.objects.filter(outcome=WebhookOutcome.RECEIVED, received_at__lte=timezone.now() - SWEEP_AFTER)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for event_pk in stale:
+        webhook_event_enqueue(event_pk=event_pk)
+    if stale:
+        logger.info("Webhook sweep queued %s event(s) still RECEIVED", len(stale))
+    return len(stale)
 
 
 def webhook_event_process(*, event_pk: int) -> WebhookEvent:
     """Apply a stored event unless it already was; record the outcome for operators.
 
-    Also how an operator processes a FAILED (or never processed) event again
-    once its cause is fixed. A domain error (unknown order, amount mismatch) is
-    recorded as FAILED with its reason; anything unexpected propagates (500), so
-    the provider retries the delivery later and the event stays RECEIVED.
+    Run by the worker; also how an operator's reprocess of a FAILED (or never
+    processed) event ends once its cause is fixed. A domain error (unknown
+    order, amount mismatch) is recorded as FAILED with its reason; anything
+    unexpected propagates (the task fails, logged) and the event stays RECEIVED
+    for the sweep to queue again.
     """
     after_commit = None
     with transaction.atomic():

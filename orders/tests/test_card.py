@@ -18,6 +18,7 @@ from catalog.tests.factories import ProductFactory
 from core.tests.localstripe import CARD_DECLINED, confirm_payment_intent, stripe_test_client
 from core.tests.threads import run_together
 from orders.models import Order, OrderStatus, OrderStatusChange, WebhookEvent, WebhookOutcome
+from orders.services.webhooks import webhook_event_process
 from orders.tests.helpers import balance, entries_for_order, funded_buyer, platform_revenue
 from wallets.models import LedgerEntry, WalletKind
 from wallets.tests.factories import assert_ledger_consistent
@@ -71,7 +72,19 @@ def stripe_signature(settings, body: bytes, *, timestamp=None, secret=None) -> s
 
 
 def post_event(client, body, header):
-    return client.generic("POST", WEBHOOK, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+    """POST a signed event as Stripe does, then process what it stored as the worker's task does.
+
+    The task's body runs here, so a test reads the outcome at once; the worker itself
+    runs in orders/tests/test_webhook_worker.py and the localstripe end-to-end tests.
+    """
+    response = client.generic("POST", WEBHOOK, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+    if response.status_code == 200:
+        webhook_event_process(event_pk=WebhookEvent.objects.get(event_id=json.loads(body)["id"]).pk)
+    return response
+
+
+def outcome_of(body) -> str:
+    return WebhookEvent.objects.get(event_id=json.loads(body)["id"]).outcome
 
 
 def succeeded_intent(order: Order, *, amount_minor=None) -> dict:
@@ -191,7 +204,8 @@ class TestWebhookInbox:
         second = post_event(api_client, body, header)
 
         assert first.status_code == second.status_code == 200
-        assert first.json() == {"received": True, "outcome": "PROCESSED"}
+        assert first.json() == {"received": True, "outcome": "RECEIVED"}
+        assert second.json() == {"received": True, "outcome": "PROCESSED"}
         pending.refresh_from_db()
         assert pending.status == OrderStatus.COMPLETED
         assert balance(pending.merchant) == Decimal("58.47")
@@ -250,7 +264,7 @@ class TestWebhookInbox:
         body, header = signed_event(settings, event_type="customer.created", intent={"id": "cus_1"})
         response = post_event(api_client, body, header)
         assert response.status_code == 200
-        assert response.json()["outcome"] == "IGNORED"
+        assert outcome_of(body) == "IGNORED"
         assert WebhookEvent.objects.get().type == "customer.created"
 
     def test_amount_mismatch_is_recorded_as_failed_and_completes_nothing(self, pending, settings, api_client):
@@ -322,7 +336,11 @@ def test_concurrent_deliveries_of_one_event_credit_once(stripe_settings, setting
 
 @pytest.mark.django_db(transaction=True)
 class TestEndToEndWithLocalstripe:
-    """localstripe signs and delivers the webhooks to the live server, as Stripe would."""
+    """localstripe signs and delivers the webhooks to the live server, as Stripe would; a real worker processes them."""
+
+    @pytest.fixture
+    def celery_worker_env(self, stripe_worker_env):
+        return stripe_worker_env
 
     @pytest.fixture
     def buyer_client(self):
@@ -334,7 +352,7 @@ class TestEndToEndWithLocalstripe:
         return buyer, client
 
     @pytest.fixture
-    def webhooks(self, live_server, stripe_webhook_to):
+    def webhooks(self, live_server, stripe_webhook_to, celery_worker):
         stripe_webhook_to(f"{live_server.url}{WEBHOOK}")
 
     def test_card_payment_completes_the_order(self, webhooks, buyer_client):
@@ -365,9 +383,10 @@ class TestEndToEndWithLocalstripe:
         product.refresh_from_db()
         assert product.available_units == 3
         assert LedgerEntry.objects.filter(order_id=body["id"]).count() == 0
-        # The intent is cancelled: no second card can pay an order that gave its units back.
-        intent = stripe_test_client().v1.payment_intents.retrieve(body["payment"]["paymentIntentId"])
-        assert intent.status == "canceled"
+        # The intent is cancelled (by the worker, once the failure committed): no second card
+        # can pay an order that gave its units back.
+        intents = stripe_test_client().v1.payment_intents
+        wait_for(lambda: intents.retrieve(body["payment"]["paymentIntentId"]).status == "canceled")
 
     def test_payment_after_expiry_is_refunded(self, webhooks, buyer_client):
         _buyer, client = buyer_client
@@ -544,7 +563,8 @@ def test_success_for_an_intent_known_only_by_its_metadata_completes_and_records_
     Order.objects.filter(id=order.id).update(payment_intent_id=None)
 
     body, header = signed_event(stripe_settings, event_type="payment_intent.succeeded", intent=intent)
-    assert post_event(api_client, body, header).json()["outcome"] == "PROCESSED"
+    assert post_event(api_client, body, header).status_code == 200
+    assert outcome_of(body) == "PROCESSED"
 
     order.refresh_from_db()
     assert (order.status, order.payment_intent_id) == (OrderStatus.COMPLETED, intent["id"])

@@ -73,15 +73,17 @@ def _purchase_statements(settings) -> list[str]:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL path")
-def test_a_wallet_purchase_on_postgresql_is_one_statement(settings):
-    """The function of orders/migrations/0007 locks, checks and writes everything in one round trip."""
-    (statement,) = _purchase_statements(settings)
-    assert statement.startswith("SELECT * FROM orders_wallet_purchase(")
+def test_a_wallet_purchase_on_postgresql_is_two_statements(settings):
+    """The function of orders/migrations/0007 locks, checks and writes the sale; then the order.completed event."""
+    function_call, event = _purchase_statements(settings)
+    assert function_call.startswith("SELECT * FROM orders_wallet_purchase(")
+    assert event.startswith('INSERT INTO "core_outboxevent"')
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="the ORM path (SQLite)")
-def test_a_wallet_purchase_through_the_orm_sends_eight_statements_and_nothing_before_its_locks(settings):
-    """Lock both wallets (the merchant read in the same statement), take the units, then the writes (delivery first)."""
+def test_a_wallet_purchase_through_the_orm_sends_nine_statements_and_nothing_before_its_locks(settings):
+    """Lock both wallets (the merchant read in the same statement), take the units, then the writes (delivery
+    first), the last the order.completed event's outbox row (a new order's refunds need no query)."""
     statements = _purchase_statements(settings)
     assert [sql.split()[0] for sql in statements] == [
         "SELECT",
@@ -90,6 +92,7 @@ def test_a_wallet_purchase_through_the_orm_sends_eight_statements_and_nothing_be
         "INSERT",
         "INSERT",
         "UPDATE",
+        "INSERT",
         "INSERT",
         "INSERT",
     ]

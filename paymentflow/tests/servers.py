@@ -43,6 +43,7 @@ def database_environment() -> dict[str, str]:
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "DELIVERY_ENCRYPTION_KEYS": ",".join(settings.DELIVERY_ENCRYPTION_KEYS),
         "JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
+        "BACKGROUND_DIR": str(settings.BACKGROUND_DIR),
     }
 
 

@@ -2,6 +2,8 @@
 
 import json
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -12,7 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from paymentflow.tests.servers import API, gunicorn
+from paymentflow.tests.celery_worker import wait_for
+from paymentflow.tests.servers import API, free_port, gunicorn
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -179,3 +182,85 @@ def test_one_access_line_per_request(embedded_server):
     lines = [line for line in embedded_server.log().splitlines() if "one-line-please" in line]
     assert len(lines) == 1, lines
     assert json.loads(lines[0])["logger"] == "paymentflow.request"
+
+
+# --- `make run`'s processes: web, worker and beat from the Procfile, without Redis ------------
+
+
+def test_make_runs_procfile_runs_background_work_without_redis(tmp_path):
+    """honcho starts the Procfile as `make run` does; the worker publishes a sale's event over the filesystem queue."""
+    database = tmp_path / "db.sqlite3"
+    port = free_port()
+    env = {
+        # The venv on PATH, as `make run` puts it: the Procfile's lines name bare commands.
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DJANGO_SECRET_KEY": "embedded-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SETTINGS_MODULE": "paymentflow.settings",
+        # This test's own queue folder and beat schedule, not the checkout's var/.
+        "BACKGROUND_DIR": str(tmp_path / "var"),
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+    }
+    subprocess.run(  # noqa: S603
+        [sys.executable, str(BASE_DIR / "manage.py"), "migrate", "--no-input", "-v", "0"],
+        env=env,
+        check=True,
+        cwd=BASE_DIR,
+    )
+    log_path = tmp_path / "honcho.log"
+    with open(log_path, "wb") as log:
+        honcho = subprocess.Popen(  # noqa: S603
+            [str(Path(sys.executable).parent / "honcho"), "start", "-f", "Procfile"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}{API}"
+            wait_for(lambda: _answers(f"{url}/health"), timeout=60, message=f"web up\n{log_path.read_text()}")
+            seller = _token(url, "seller@example.com", role="MERCHANT")
+            buyer = _token(url, "buyer@example.com")
+            product = _post(url, "/products", {"name": "Guide", "price": "5.00", "availableUnits": 2}, seller)
+            _post(url, "/wallet/deposit", {"amount": "10.00"}, buyer)
+            order = _post(url, "/orders", {"productId": product["id"], "paymentMethod": "WALLET"}, buyer)
+
+            def published():
+                with sqlite3.connect(database) as db:
+                    return db.execute(
+                        "SELECT published_at FROM core_outboxevent WHERE type = 'order.completed'"
+                    ).fetchone()[0]
+
+            wait_for(published, timeout=60, message=f"the worker published it\n{log_path.read_text()}")
+            assert order["status"] == "COMPLETED"
+            text = log_path.read_text()
+            assert "beat.1" in text and "worker.1" in text and "web.1" in text
+        finally:
+            os.killpg(honcho.pid, signal.SIGTERM)
+            try:
+                honcho.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(honcho.pid, signal.SIGKILL)
+                honcho.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _token(url: str, email: str, **fields) -> str:
+    body = {"email": email, "password": "embedded-pass-1234", **fields}
+    return _post(url, "/auth/register", body)["accessToken"]
+
+
+def _post(url: str, path: str, body: dict, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = requests.post(f"{url}{path}", json=body, headers=headers, timeout=10)
+    assert response.status_code < 300, response.text
+    return response.json()

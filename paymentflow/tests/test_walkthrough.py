@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from core.tests.localstripe import STRIPE_TEST_SECRET_KEY, STRIPE_TEST_WEBHOOK_SECRET, LocalStripe
+from paymentflow.tests.celery_worker import CeleryWorker
 from paymentflow.tests.servers import gunicorn
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -88,12 +89,23 @@ def migrated_database(tmp_path_factory) -> Path:
 
 @contextmanager
 def serving(database: Path, tmp_path: Path, **settings: str) -> Iterator[str]:
-    """Serve a fresh copy of `database` as `make run` does, on a free port; yield the base URL."""
+    """Serve a fresh copy of `database` as `make run` does (web and a worker, no Redis); yield the base URL."""
     fresh = tmp_path / "db.sqlite3"
     shutil.copyfile(database, fresh)
-    env = {**MAKE_RUN_ENV, **settings, "DATABASE_URL": f"sqlite:///{fresh}"}
-    with gunicorn(env=env, log_path=tmp_path / "gunicorn.log") as served:
-        yield served.url
+    env = {
+        **MAKE_RUN_ENV,
+        **settings,
+        "DATABASE_URL": f"sqlite:///{fresh}",
+        # Its own filesystem queue, not the checkout's var/.
+        "BACKGROUND_DIR": str(tmp_path / "var"),
+    }
+    worker = CeleryWorker(env=env, log_path=tmp_path / "worker.log")
+    worker.start()
+    try:
+        with gunicorn(env=env, log_path=tmp_path / "gunicorn.log") as served:
+            yield served.url
+    finally:
+        worker.stop()
 
 
 def run_walkthrough(base_url: str, **env: str) -> str:

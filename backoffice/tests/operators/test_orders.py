@@ -21,6 +21,7 @@ from orders.models import (
 )
 from orders.services import order_purchase
 from orders.tests.helpers import balance, funded_buyer
+from paymentflow.tests.celery_worker import wait_for
 from wallets.tests.factories import assert_ledger_consistent
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +195,8 @@ def test_the_inbox_is_read_only(operator_client):
     assert WebhookEvent.objects.get().outcome == WebhookOutcome.FAILED
 
 
-def test_reprocess_runs_failed_events_again_and_skips_processed_ones(operator_client):
+@pytest.mark.django_db(transaction=True)
+def test_reprocess_queues_failed_events_for_the_worker_and_skips_processed_ones(operator_client, celery_worker):
     unhandled = event("evt_unhandled", type="customer.created", outcome=WebhookOutcome.FAILED, attempts=1)
     still_failing = event("evt_orphan", type="payment_intent.payment_failed", outcome=WebhookOutcome.FAILED, attempts=1)
     done = event("evt_done", outcome=WebhookOutcome.PROCESSED, attempts=1)
@@ -206,14 +208,15 @@ def test_reprocess_runs_failed_events_again_and_skips_processed_ones(operator_cl
     )
 
     assert response.status_code == 200
-    unhandled.refresh_from_db()
+    levels = sorted(message.level_tag for message in response.context["messages"])
+    assert levels == ["info", "success"]
+    wait_for(lambda: WebhookEvent.objects.get(pk=unhandled.pk).outcome == WebhookOutcome.IGNORED)
+    wait_for(lambda: WebhookEvent.objects.get(pk=still_failing.pk).attempts == 2)
     still_failing.refresh_from_db()
     done.refresh_from_db()
-    assert (unhandled.outcome, unhandled.attempts) == (WebhookOutcome.IGNORED, 2)
-    assert (still_failing.outcome, still_failing.attempts) == (WebhookOutcome.FAILED, 2)
+    assert WebhookEvent.objects.get(pk=unhandled.pk).attempts == 2
+    assert still_failing.outcome == WebhookOutcome.FAILED
     assert (done.outcome, done.attempts) == (WebhookOutcome.PROCESSED, 1)
-    levels = sorted(message.level_tag for message in response.context["messages"])
-    assert levels == ["info", "warning"]
 
 
 def test_dismiss_marks_failed_events_ignored_and_names_the_operator(operator_client, staff):

@@ -92,6 +92,7 @@ def test_the_index_lists_every_operator_page(operator_client):
         "catalog.Product",
         "orders.Order",
         "orders.WebhookEvent",
+        "core.OutboxEvent",
     }
 
 

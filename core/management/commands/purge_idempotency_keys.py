@@ -6,13 +6,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from core.models import IdempotencyKey
+from core.idempotency import idempotency_keys_expired, idempotency_keys_purge
 
 
 class Command(BaseCommand):
     help = (
         "Delete Idempotency-Key records older than IDEMPOTENCY_KEY_TTL_HOURS. Safe to run at any time "
-        "(e.g. hourly from cron): requests already ignore expired records."
+        "(beat runs it hourly): requests already ignore expired records."
     )
 
     def add_arguments(self, parser):
@@ -21,15 +21,14 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run: bool = False, **options):
         ttl_hours = settings.IDEMPOTENCY_KEY_TTL_HOURS
         cutoff = timezone.now() - timedelta(hours=ttl_hours)
-        expired = IdempotencyKey.objects.filter(created_at__lte=cutoff)
         if dry_run:
-            count = expired.count()
+            count = idempotency_keys_expired().count()
             self.stdout.write(
                 f"Dry run: {count} idempotency record(s) older than {ttl_hours} h "
                 f"(created before {cutoff.isoformat()}) would be deleted."
             )
             return
-        count, _ = expired.delete()
+        count = idempotency_keys_purge()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Deleted {count} idempotency record(s) older than {ttl_hours} h (created before {cutoff.isoformat()})."

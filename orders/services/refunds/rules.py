@@ -9,7 +9,9 @@ from django.utils import timezone
 from catalog.models import DeliveryKind
 from catalog.services import product_release_units, product_retire_units
 from core.money import MoneySum, quantize
+from core.outbox import EventType
 from delivery.services.deliveries import delivery_revoke
+from orders.events import order_event_emit
 from orders.exceptions import AmountAboveRefundable, InvalidOrderState, OrderNotFound, RefundNotAllowed
 from orders.locks import LockSequence
 from orders.models import Order, OrderStatus, Refund, RefundKind, RefundStatus
@@ -161,3 +163,5 @@ def book_refund(*, locks: LockSequence, refund: Refund, payer_wallet, may_owe: b
             actor=refund.actor,
             reason=refund.reason or "Refunded",
         )
+    # Every refund, partial or whole, is an order.refunded.
+    order_event_emit(event_type=EventType.ORDER_REFUNDED, order=order)

@@ -41,6 +41,11 @@ API = "/api/v1"
 
 
 @pytest.fixture
+def celery_worker_env(stripe_worker_env):
+    return stripe_worker_env
+
+
+@pytest.fixture
 def short_gateway_timeouts(monkeypatch):
     """One attempt of about a second: the frozen calls give up fast enough for a test."""
     monkeypatch.setattr(gateway, "CONNECT_TIMEOUT_SECONDS", 1.0)
@@ -185,7 +190,7 @@ def test_a_retry_of_the_refund_resumes_it_without_a_second_stripe_refund(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_failed_payment_webhook_commits_before_it_calls_stripe(
-    stripe_settings, localstripe_server, short_gateway_timeouts, live_server
+    stripe_settings, localstripe_server, short_gateway_timeouts, live_server, celery_worker
 ):
     buyer = UserFactory()
     product = ProductFactory(price=D("10.00"), available_units=5)
@@ -202,7 +207,7 @@ def test_the_failed_payment_webhook_commits_before_it_calls_stripe(
                 timeout=30,
             )
         )
-        # The order is FAILED and its units back before the (stalled) cancel of its intent...
+        # The worker has the order FAILED and its units back before the (stalled) cancel of its intent...
         wait_until(lambda: Order.objects.get(id=order.id).status == OrderStatus.FAILED, timeout=5)
         assert Product.objects.get(id=product.id).available_units == 5
         # ... and the product is not locked during that call.

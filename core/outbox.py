@@ -1,0 +1,179 @@
+"""The transactional outbox: domain events written with their change, published to subscribers after commit.
+
+An event exists if and only if its change committed: `outbox_emit` writes the
+row inside the caller's transaction and queues its publication on commit. A
+publication that never reaches the broker (Redis down at commit) or a worker
+killed half-way leaves the row unpublished, and `outbox_sweep` (beat, every
+minute) queues it again. Subscribers therefore see an event at least once,
+but what a subscriber writes to the database commits together with the
+event's `published_at`, so those writes happen exactly once; anything a
+subscriber does outside the database belongs in its own task, queued with
+`transaction.on_commit`.
+
+Apps above the kernel subscribe in their `AppConfig.ready()`, so the kernel
+imports none of them and every process (web, worker, beat) has the same table::
+
+    outbox_subscribe(event_type=EventType.ORDER_COMPLETED, handler=deliveries_create_for_event)
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from uuid import UUID
+
+import orjson
+from django.db import models, transaction
+from django.utils import timezone
+
+from core.logging import request_id_var
+from core.models import OutboxEvent
+from core.queue import task_enqueue
+from core.renderers import CamelCaseORJSONRenderer
+
+logger = logging.getLogger("paymentflow.outbox")
+
+# The on-commit publication normally runs within a second; the sweep waits this long before
+# queueing an event again, and a failed publication waits this long, doubled per attempt (capped).
+SWEEP_GRACE = timedelta(seconds=60)
+MAX_BACKOFF = timedelta(hours=1)
+# After this many publications that did not finish, an event is dead: shown to operators, no longer swept.
+OUTBOX_MAX_ATTEMPTS = 10
+
+
+class EventType(models.TextChoices):
+    """The domain events of API.md (Merchant webhooks): the names merchants subscribe to."""
+
+    ORDER_COMPLETED = "order.completed"
+    ORDER_REFUNDED = "order.refunded"
+    ORDER_FAILED = "order.failed"
+    ORDER_EXPIRED = "order.expired"
+    PRODUCT_SOLD_OUT = "product.sold_out"
+
+
+Subscriber = Callable[[OutboxEvent], None]
+_subscribers: dict[str, list[Subscriber]] = {event_type: [] for event_type in EventType.values}
+
+
+def outbox_subscribe(*, event_type: str, handler: Subscriber) -> None:
+    """Have `handler(event)` called, inside the publishing transaction, for every event of `event_type`."""
+    handlers = _subscribers[EventType(event_type)]
+    if handler not in handlers:  # ready() may run twice (tests): subscribing is idempotent.
+        handlers.append(handler)
+
+
+def outbox_unsubscribe(*, event_type: str, handler: Subscriber) -> None:
+    """Stop calling `handler` for `event_type` (a no-op if it was not subscribed)."""
+    handlers = _subscribers[EventType(event_type)]
+    if handler in handlers:
+        handlers.remove(handler)
+
+
+def outbox_emit(*, event_type: str, payload: dict) -> OutboxEvent:
+    """Record a domain event in the caller's transaction; it is published once that commits.
+
+    Must run inside the `transaction.atomic()` of the change it reports: then a
+    rollback takes the event with it.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("outbox_emit() must run inside the transaction of the change it reports.")
+    event = OutboxEvent.objects.create(
+        type=EventType(event_type),
+        payload=payload,
+        request_id=request_id_var.get() or "",
+        next_attempt_at=timezone.now() + SWEEP_GRACE,
+    )
+    # robust: a failure to queue must never fail the request whose change has committed.
+    transaction.on_commit(partial(outbox_enqueue, event_id=event.id), robust=True)
+    return event
+
+
+def as_api_json(data) -> dict:
+    """Return serializer data exactly as the API sends it (camelCase keys, money as strings), for a payload."""
+    return orjson.loads(CamelCaseORJSONRenderer().render(data))
+
+
+def outbox_enqueue(*, event_id: UUID) -> None:
+    """Queue an event's publication; if the broker cannot be reached, leave it to the sweep."""
+    from core.tasks import outbox_publish_task  # The task module imports this one.
+
+    task_enqueue(outbox_publish_task, event_id=str(event_id))
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(SWEEP_GRACE * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+
+
+def outbox_publish(*, event_id: UUID | str) -> OutboxEvent | None:
+    """Hand an event to each of its subscribers, once; return it, or None if there was nothing to do.
+
+    Nothing to do: unknown, already published, dead, or being published right
+    now by another worker (its row lock is held, and that worker finishes it).
+    """
+    now = timezone.now()
+    # The attempt is counted in a commit of its own before any subscriber runs, so a
+    # worker killed half-way still counts it and the sweep backs off.
+    with transaction.atomic():
+        event = _lock_unpublished(event_id)
+        if event is None or event.attempts >= OUTBOX_MAX_ATTEMPTS:
+            return None
+        event.attempts += 1
+        event.next_attempt_at = now + _backoff(event.attempts)
+        event.save(update_fields=["attempts", "next_attempt_at"])
+    token = request_id_var.set(event.request_id or None)
+    try:
+        with transaction.atomic():
+            event = _lock_unpublished(event_id)
+            if event is None:
+                return None
+            for handler in list(_subscribers.get(event.type, ())):
+                handler(event)
+            event.published_at = timezone.now()
+            event.last_error = ""
+            event.save(update_fields=["published_at", "last_error"])
+        logger.info("Event %s (%s) published", event.id, event.type)
+        return event
+    except Exception as exc:
+        # Any subscriber's failure (a bug, a time limit) rolls back what all of them wrote;
+        # the sweep publishes the event again after its backoff.
+        logger.exception("Event %s not published (attempt %s)", event_id, event.attempts)
+        OutboxEvent.objects.filter(id=event_id).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        return None
+    finally:
+        request_id_var.reset(token)
+
+
+def _lock_unpublished(event_id: UUID | str) -> OutboxEvent | None:
+    # skip_locked: a second publication of the same event (the sweep's, a redelivery) steps aside.
+    return OutboxEvent.objects.select_for_update(skip_locked=True).filter(id=event_id, published_at=None).first()
+
+
+def outbox_sweep(*, limit: int = 500) -> int:
+    """Queue the unpublished, live events that are due again (missed by the broker, or failed); return how many."""
+    now = timezone.now()
+    due = list(
+        OutboxEvent.objects.filter(published_at=None, attempts__lt=OUTBOX_MAX_ATTEMPTS, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    # Not queued again by the next sweep while this publication waits in a long queue.
+    OutboxEvent.objects.filter(id__in=due).update(next_attempt_at=now + SWEEP_GRACE)
+    for event_id in due:
+        outbox_enqueue(event_id=event_id)
+    if due:
+        logger.info("Outbox sweep queued %s event(s)", len(due))
+    return len(due)
+
+
+def outbox_retry(*, event_ids: list[UUID]) -> int:
+    """Give unpublished (dead or failing) events a fresh set of attempts and queue them now; return how many."""
+    ids = list(OutboxEvent.objects.filter(id__in=event_ids, published_at=None).values_list("id", flat=True))
+    OutboxEvent.objects.filter(id__in=ids).update(attempts=0, next_attempt_at=timezone.now() + SWEEP_GRACE)
+    for event_id in ids:
+        transaction.on_commit(partial(outbox_enqueue, event_id=event_id), robust=True)
+    return len(ids)
+
+
+def outbox_dead_events() -> models.QuerySet[OutboxEvent]:
+    """Return the events that used up their attempts without being published."""
+    return OutboxEvent.objects.filter(published_at=None, attempts__gte=OUTBOX_MAX_ATTEMPTS)
