@@ -196,6 +196,7 @@ def test_make_runs_procfile_runs_background_work_without_redis(tmp_path):
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "DATABASE_URL": f"sqlite:///{database}",
         "DJANGO_SECRET_KEY": "embedded-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "DELIVERY_ENCRYPTION_KEYS": os.environ["DELIVERY_ENCRYPTION_KEYS"],
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_SETTINGS_MODULE": "paymentflow.settings",
         # This test's own queue folder and beat schedule, not the checkout's var/.
