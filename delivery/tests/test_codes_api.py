@@ -5,8 +5,11 @@ import pytest
 from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.models import DeliveryKind, Product
 from catalog.tests.factories import ProductFactory
+from catalog.tests.test_api import assert_problem
+from core.tests.threads import run_together
 from delivery.crypto import code_decrypt
 from delivery.models import Code, CodeStatus
+from delivery.services.codes import codes_add
 from delivery.tests.factories import codes_product, new_codes
 from orders.models import PaymentMethod
 from orders.services import order_purchase
@@ -19,14 +22,6 @@ PRODUCTS = "/api/v1/products"
 
 def codes_url(product) -> str:
     return f"{PRODUCTS}/{product.id}/codes"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["code"] == code
-    return body
 
 
 def stock(product) -> tuple[int, int]:
@@ -320,3 +315,15 @@ def test_the_errors_of_bad_codes_name_each_by_its_position(auth_client):
     body = assert_problem(response, 400, "validation_error")
     assert len(body["errors"]["codes"]) == 2
     assert body["errors"]["codes"][0].startswith("Code 1: ") and body["errors"]["codes"][1].startswith("Code 2: ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_uploads_of_the_same_codes_add_each_once():
+    product = codes_product(codes=0)
+    codes = new_codes(5)
+
+    results = run_together(10, lambda i: codes_add(product_id=product.id, merchant=product.merchant, codes=codes))
+
+    assert sorted(result.added for result in results) == [0] * 9 + [5]
+    assert Code.objects.filter(product=product).count() == 5
+    assert stock(product) == (5, 5)

@@ -71,7 +71,9 @@ def order_purchase(*, buyer, product_id: UUID, quantity: int, method: str) -> Or
     units are reserved and the order is PENDING with a PaymentIntent that the
     webhook later completes or fails. Errors, in this order: missing or deleted
     product (404), the buyer's own product (400), inactive (409), stock (409),
-    then funds or a frozen wallet (409).
+    a FILE product without its file (409), then funds or a frozen wallet (409).
+    The order's delivery is written in the same transaction: a CODES product's
+    codes are DELIVERED with a wallet payment, RESERVED for a card payment.
     """
     if method == PaymentMethod.WALLET:
         return _with_no_refunds(_purchase_with_wallet(buyer=buyer, product_id=product_id, quantity=quantity))

@@ -23,6 +23,7 @@ from orders.models import Order, OrderStatus, PaymentMethod
 from orders.services import order_purchase, order_refund
 from orders.services.card import order_complete_card_payment, order_fail
 from orders.tests.helpers import balance, funded_buyer
+from orders.tests.test_card import post_event, signed_event, succeeded_intent
 from reconciliation.tests.helpers import failing, reconcile_json
 from wallets.exceptions import InsufficientFunds
 from wallets.models import LedgerEntry
@@ -226,6 +227,20 @@ def test_a_card_order_reserves_its_codes_and_delivers_them_when_paid(stripe_sett
     assert order.status == OrderStatus.COMPLETED
     assert set(codes_of(order).values()) == {CodeStatus.DELIVERED}
     assert len(delivery_get_for_buyer(order_id=order.id, buyer=buyer).codes) == 2
+    assert_books_clean()
+
+
+def test_the_payment_webhook_delivers_the_reserved_codes(stripe_settings, auth_client, api_client, settings):
+    product = codes_product(codes=2, price="25.00")
+    buyer = funded_buyer("0")
+    created = auth_client(buyer).post(ORDERS, {"productId": str(product.id), "paymentMethod": "GATEWAY"}, format="json")
+    order = Order.objects.get(id=created.json()["id"])
+    body, header = signed_event(settings, event_type="payment_intent.succeeded", intent=succeeded_intent(order))
+
+    assert post_event(api_client, body, header).json()["outcome"] == "PROCESSED"
+
+    assert set(codes_of(order).values()) == {CodeStatus.DELIVERED}
+    assert len(delivery_get_for_buyer(order_id=order.id, buyer=buyer).codes) == 1
     assert_books_clean()
 
 

@@ -35,6 +35,7 @@ def probe(**variables: str) -> dict:
         "PATH": os.environ.get("PATH", ""),
         "DJANGO_SETTINGS_MODULE": "paymentflow.settings",
         "DJANGO_SECRET_KEY": "bench-app-test-secret-key-0123456789abcdef0123456789",
+        "DELIVERY_ENCRYPTION_KEYS": os.environ["DELIVERY_ENCRYPTION_KEYS"],
         **variables,
     }
     result = subprocess.run(  # noqa: S603 (our own interpreter and code)

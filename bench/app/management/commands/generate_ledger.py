@@ -269,10 +269,10 @@ JOIN (
 _PRODUCTS = f"""
 INSERT INTO catalog_product
     (id, merchant_id, name, description, price, available_units, units_supplied, is_active, deleted_at,
-     created_at, updated_at)
+     delivery_kind, created_at, updated_at)
 SELECT {_ID.format(what="product", number="m")}, {_ID.format(what="user", number="m")},
        'Generated product ' || m, '', (5 + (m - 1) %% 20)::numeric(14, 2),
-       1000000, 1000000 + COALESCE(held.units, 0), TRUE, NULL, %(start)s, %(start)s
+       1000000, 1000000 + COALESCE(held.units, 0), TRUE, NULL, 'NONE', %(start)s, %(start)s
 FROM generate_series(1, %(merchants)s) AS m
 LEFT JOIN (
     SELECT merchant_no, SUM(quantity) AS units FROM generated_order WHERE refund_no IS NULL GROUP BY merchant_no
@@ -288,6 +288,19 @@ SELECT id, buyer_user_id, merchant_user_id, {_ID.format(what="product", number="
        'Generated product ' || merchant_no, price, quantity, total, fee, %(currency)s,
        CASE WHEN refund_no IS NULL THEN %(completed)s ELSE %(refunded)s END, %(wallet_method)s, '', NULL, '',
        NULL, '', {_AT.format(number="purchase_no")}, {_AT.format(number="COALESCE(refund_no, purchase_no)")}
+FROM generated_order
+"""
+
+# Every order has its delivery (delivery.Delivery), of a product with nothing to deliver: only its status
+# (revoked_at is NULL with refund_no).
+_DELIVERY_ROWS = f"""
+INSERT INTO delivery_delivery
+    (id, order_id, buyer_id, product_id, status, downloads_used, created_at, updated_at, delivered_at, revoked_at)
+SELECT {_ID.format(what="delivery", number="purchase_no")}, id, buyer_user_id,
+       {_ID.format(what="product", number="merchant_no")},
+       CASE WHEN refund_no IS NULL THEN 'DELIVERED' ELSE 'REVOKED' END, 0,
+       {_AT.format(number="purchase_no")}, {_AT.format(number="COALESCE(refund_no, purchase_no)")},
+       {_AT.format(number="purchase_no")}, {_AT.format(number="refund_no")}
 FROM generated_order
 """
 
@@ -327,6 +340,7 @@ _STEPS = (
     ("wallets", _WALLETS),
     ("products", _PRODUCTS),
     ("orders", _ORDER_ROWS),
+    ("deliveries", _DELIVERY_ROWS),
     ("refunds", _REFUND_ROWS),
     ("journals", _JOURNALS),
     ("entries", _ENTRIES),
