@@ -114,4 +114,4 @@ migrations-check: venv-dev
 	DJANGO_SECRET_KEY=makemigrations-check DELIVERY_ENCRYPTION_KEYS=YnVpbGQtdGltZS1vbmx5LWRlbGl2ZXJ5LWtleS0wMTI= $(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) staticfiles
+	rm -rf $(VENV) staticfiles var

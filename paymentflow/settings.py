@@ -184,15 +184,12 @@ else:
 # a web request; it needs no other server, and works on one machine only.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 # Local state of background work: beat's schedule file, and the filesystem broker's folders.
+# Made by the processes that use them (paymentflow/celery.py), not by loading the settings.
 BACKGROUND_DIR = Path(env.str("BACKGROUND_DIR", default=str(BASE_DIR / "var")))
-BACKGROUND_DIR.mkdir(parents=True, exist_ok=True)
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_folder = BACKGROUND_DIR / "queue"
-    for _folder in (_queue_folder, BACKGROUND_DIR / "queue-control"):
-        _folder.mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_folder),
-        "data_folder_out": str(_queue_folder),
+        "data_folder_in": str(BACKGROUND_DIR / "queue"),
+        "data_folder_out": str(BACKGROUND_DIR / "queue"),
         "control_folder": str(BACKGROUND_DIR / "queue-control"),
     }
 else:

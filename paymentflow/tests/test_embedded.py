@@ -106,6 +106,7 @@ def embedded_server(tmp_path_factory):
         "AUTH_THROTTLE_RATE": "10/min",
         "WEB_CONCURRENCY": "2",
         "WEB_THREADS": "4",
+        "BACKGROUND_DIR": str(tmp / "var"),
     }
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
     subprocess.run(  # noqa: S603

@@ -82,7 +82,12 @@ MAKE_RUN_ENV = {
 def migrated_database(tmp_path_factory) -> Path:
     """A migrated embedded SQLite database, made once; each server gets a copy of it."""
     path = tmp_path_factory.mktemp("walkthrough") / "migrated.sqlite3"
-    env = {"PATH": os.environ["PATH"], **MAKE_RUN_ENV, "DATABASE_URL": f"sqlite:///{path}"}
+    env = {
+        "PATH": os.environ["PATH"],
+        **MAKE_RUN_ENV,
+        "DATABASE_URL": f"sqlite:///{path}",
+        "BACKGROUND_DIR": str(path.parent / "var"),
+    }
     subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
     return path
 
