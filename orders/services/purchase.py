@@ -17,7 +17,8 @@ from core.outbox import EventType
 from orders.events import order_event_emit
 from orders.exceptions import CannotBuyOwnProduct
 from orders.locks import LockSequence
-from orders.models import Order, OrderStatus, PaymentMethod, Refund, StatusChangeSource
+from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
+from orders.serializers import new_order_without_refunds
 from orders.services.card import order_fail
 from orders.services.history import order_record_created
 from orders.services.legs import sale_legs
@@ -76,20 +77,10 @@ def order_purchase(*, buyer, product_id: UUID, quantity: int, method: str) -> Or
     codes are DELIVERED with a wallet payment, RESERVED for a card payment.
     """
     if method == PaymentMethod.WALLET:
-        return _with_no_refunds(_purchase_with_wallet(buyer=buyer, product_id=product_id, quantity=quantity))
+        return _purchase_with_wallet(buyer=buyer, product_id=product_id, quantity=quantity)
     if method == PaymentMethod.GATEWAY:
-        return _with_no_refunds(_purchase_with_card(buyer=buyer, product_id=product_id, quantity=quantity))
+        return _purchase_with_card(buyer=buyer, product_id=product_id, quantity=quantity)
     raise ValueError(f"Unsupported payment method {method!r}")
-
-
-def _with_no_refunds(order: Order) -> Order:
-    """Mark a new order's refunds as fetched: there are none, so its representation needs no query for them."""
-    # What prefetch_related("refunds") leaves on an order (a queryset already evaluated, to no rows):
-    # reading it neither queries nor compiles anything.
-    refunds = Refund.objects.none()
-    refunds._result_cache, refunds._prefetch_done = [], True
-    order._prefetched_objects_cache = {"refunds": refunds}
-    return order
 
 
 class _MerchantChanged(Exception):
@@ -149,7 +140,7 @@ def _wallet_purchase_attempt(*, buyer, product_id: UUID, quantity: int) -> Order
         order_id=order.id,
     )
     order_record_created(order=order, source=StatusChangeSource.API, actor=buyer, reason=WALLET_PURCHASE_REASON)
-    order_event_emit(event_type=EventType.ORDER_COMPLETED, order=_with_no_refunds(order))
+    order_event_emit(event_type=EventType.ORDER_COMPLETED, order=new_order_without_refunds(order))
     return order
 
 
@@ -221,7 +212,7 @@ def _wallet_purchase_statement(*, buyer, product_id: UUID, quantity: int) -> Ord
     # the second statement of the purchase (a third, reading the product, when the sale took its last unit).
     if row["available"] == 0:
         product_sold_out_emit(product=Product.objects.get(id=product_id))
-    order_event_emit(event_type=EventType.ORDER_COMPLETED, order=_with_no_refunds(order))
+    order_event_emit(event_type=EventType.ORDER_COMPLETED, order=new_order_without_refunds(order))
     return order
 
 
