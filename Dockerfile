@@ -18,7 +18,8 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 COPY --chown=app:app . .
-RUN chown app:app /app
+# media/: product files (MEDIA_ROOT), a volume in compose shared by every replica.
+RUN mkdir -p /app/media && chown app:app /app /app/media
 USER app
 
 # The settings refuse to load without a secret and delivery keys when DEBUG is off; these exist

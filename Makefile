@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format migrations-check venv venv-dev clean bench screenshots walkthrough localstripe
+.PHONY: run test lint format migrations-check venv venv-dev clean bench bench-export screenshots walkthrough localstripe
 
 # Two stamps in one venv: serving needs requirements.txt only; the tests and tools
 # (requirements-dev.txt: pytest, playwright, schemathesis, ruff ...) go on top of it.
@@ -73,7 +73,9 @@ test: venv-dev $(CHROMIUM)
 	$(BIN)/pytest
 	DATABASE_URL=sqlite://:memory: $(BIN)/pytest -q $(PURCHASE_TESTS)
 
-# The back offices' screenshots in docs/ (admin-operator.png, admin-merchant.png):
+# The back offices' screenshots in docs/ (admin-operator.png, admin-merchant.png: the
+# dashboards with their charts; admin-operator-orders.png: a list narrowed by date;
+# admin-merchant-file.png: a product's file):
 # only the browser tests, saving their pages. Tests never write into the tree otherwise.
 screenshots: venv-dev $(CHROMIUM)
 	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/pytest -m browser backoffice/tests/test_browser.py
@@ -109,6 +111,11 @@ format: venv-dev
 # bench/run.py runs the app with BENCH=true, which installs the bench app (bench/app/).
 bench: venv-dev
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# A streamed CSV export of 10,000 then 1,000,000 ledger entries: time and peak memory
+# (bench/export_bench.py; scratch database pf_bench_export, dropped at the end).
+bench-export: venv-dev
+	$(BIN)/python bench/export_bench.py $(BENCH_ARGS)
 
 migrations-check: venv-dev
 	DJANGO_SECRET_KEY=makemigrations-check DELIVERY_ENCRYPTION_KEYS=YnVpbGQtdGltZS1vbmx5LWRlbGl2ZXJ5LWtleS0wMTI= $(BIN)/python manage.py makemigrations --check --dry-run

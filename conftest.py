@@ -47,6 +47,18 @@ def _static_files_as_found(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _product_files_outside_the_tree(settings, tmp_path_factory):
+    # Product files a test uploads (and their temporary files) go to a directory of the
+    # run's own, never to MEDIA_ROOT in the working tree.
+    root = tmp_path_factory.mktemp("media")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "delivery": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
+    }
+    settings.FILE_UPLOAD_TEMP_DIR = str(root)
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

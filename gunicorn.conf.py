@@ -10,7 +10,10 @@ other request its threads. Each thread keeps its own database connection:
 workers x threads is the number of PostgreSQL connections one host uses.
 """
 
+import glob
 import os
+import shutil
+import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -31,3 +34,37 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/), so
 # two servers on one host under one user would take each other's. Nothing here uses it.
 control_socket_disable = True
+
+# --- Metrics: one directory of samples per server, shared by its workers --------
+# prometheus_client's multiprocess mode: each worker writes its samples to files in
+# PROMETHEUS_MULTIPROC_DIR and a scrape sums them all (core/metrics.py), so counts
+# are the whole server's and survive a worker's restart. The directory must hold
+# this server's files only: emptied at start, or, when the variable is unset (the
+# default, `make run`), a fresh temporary one removed when the server exits.
+_metrics_dir_created = False
+
+
+def on_starting(server):
+    global _metrics_dir_created
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if metrics_dir:
+        os.makedirs(metrics_dir, exist_ok=True)
+        for stale in glob.glob(os.path.join(metrics_dir, "*.db")):
+            os.remove(stale)
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="paymentflow-metrics-")
+        _metrics_dir_created = True
+
+
+def child_exit(server, worker):
+    # Imported here, not above: prometheus_client picks its value store when first
+    # imported, and the workers (forked from this process) must pick it after
+    # on_starting has set PROMETHEUS_MULTIPROC_DIR.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _metrics_dir_created:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

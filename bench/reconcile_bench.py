@@ -82,12 +82,45 @@ def drop_database(server: str, name: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def bench_size(entries: int, *, env: dict[str, str], runs: int) -> dict:
+def generated_ledger(entries: int, *, env: dict[str, str]) -> tuple[int, Measure]:
+    """Migrate the scratch database and fill it with `entries` entries; return the wallets and the measure."""
     wallets = max(2, entries // ENTRIES_PER_WALLET)
     log(f"{entries} entries, {wallets} wallets: migrate")
     checked([*MANAGE, "migrate", "--no-input", "-v", "0"], env=env)
     log("generate_ledger")
     generated = checked([*MANAGE, "generate_ledger", "--entries", str(entries), "--wallets", str(wallets)], env=env)
+    return wallets, generated
+
+
+def each_size(args, bench_size, *, name: str) -> tuple[list[dict], float, tuple[float, float, float]]:
+    """Run `bench_size(entries, env=…, runs=…)` on a fresh scratch database for each of `args.sizes`.
+
+    Return its rows, the peak RSS of `manage.py check` (the floor) and the load average at the start.
+    """
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{args.server}/{args.database}",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", f"{name}-only"),
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        # Installs the bench app, whose generate_ledger fills the scratch database.
+        "BENCH": "true",
+    }
+    load = os.getloadavg()
+    floor = checked([*MANAGE, "check"], env=env)
+    rows = []
+    try:
+        for entries in args.sizes:
+            recreate_database(args.server, args.database)
+            rows.append(bench_size(entries, env=env, runs=args.runs))
+    finally:
+        if not args.keep:
+            drop_database(args.server, args.database)
+    return rows, floor.peak_rss_mb, load
+
+
+def bench_size(entries: int, *, env: dict[str, str], runs: int) -> dict:
+    wallets, generated = generated_ledger(entries, env=env)
     measures, document = [], {}
     for run in range(1, runs + 1):
         result = measured([*MANAGE, "reconcile", "--json", "-v", "0"], env=env)
@@ -127,6 +160,11 @@ def print_report(rows: list[dict], *, floor_mb: float, load: tuple[float, float,
     print("|---|" + "---:|" * len(rows))
     for name in names:
         print(f"| {name} | " + " | ".join(f"{row['checks'][name]:.2f} s" for row in rows) + " |")
+    print_growth(rows)
+
+
+def print_growth(rows: list[dict]) -> None:
+    """Print how the peak RSS moved from the smallest size to the largest (the "flat memory" line)."""
     if len(rows) > 1:
         growth = rows[-1]["peak_rss_mb"] - rows[0]["peak_rss_mb"]
         ratio = rows[-1]["entries"] / rows[0]["entries"]
@@ -134,34 +172,23 @@ def print_report(rows: list[dict], *, floor_mb: float, load: tuple[float, float,
         print(f"{ratio:.0f}x the entries: peak RSS {growth:+.1f} MB (from {rows[0]['peak_rss_mb']:.1f} MB)")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="ledger entries")
-    parser.add_argument("--runs", type=int, default=3, help="reconcile runs per size (default 3)")
+def size_arguments(doc: str, *, sizes: list[int], runs: str, database: str) -> argparse.ArgumentParser:
+    """Return the parser of a benchmark over ledger sizes, each on a fresh scratch database."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=sizes, help="ledger entries")
+    parser.add_argument("--runs", type=int, default=3, help=f"{runs} per size (default 3)")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
-    parser.add_argument("--database", default="pf_bench_recon", help="scratch database (dropped and recreated)")
+    parser.add_argument("--database", default=database, help="scratch database (dropped and recreated)")
     parser.add_argument("--keep", action="store_true", help="keep the last scratch database")
+    return parser
+
+
+def main() -> None:
+    parser = size_arguments(__doc__, sizes=[100_000, 1_000_000], runs="reconcile runs", database="pf_bench_recon")
     args = parser.parse_args()
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{args.server}/{args.database}",
-        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "reconcile-bench-only"),
-        "DJANGO_DEBUG": "false",
-        # Installs the bench app, whose generate_ledger fills the scratch database.
-        "BENCH": "true",
-    }
-    load = os.getloadavg()
-    floor = checked([*MANAGE, "check"], env=env)
-    rows = []
-    try:
-        for entries in args.sizes:
-            recreate_database(args.server, args.database)
-            rows.append(bench_size(entries, env=env, runs=args.runs))
-    finally:
-        if not args.keep:
-            drop_database(args.server, args.database)
-    print_report(rows, floor_mb=floor.peak_rss_mb, load=load)
+    rows, floor_mb, load = each_size(args, bench_size, name="reconcile-bench")
+    print_report(rows, floor_mb=floor_mb, load=load)
 
 
 if __name__ == "__main__":

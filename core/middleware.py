@@ -9,6 +9,7 @@ from django.conf import settings
 
 from core.errors import ServerError, problem_response
 from core.logging import request_id_var
+from core.metrics import request_observe
 
 logger = logging.getLogger("paymentflow.errors")
 access_logger = logging.getLogger("paymentflow.request")
@@ -43,8 +44,9 @@ class RequestLogMiddleware:
     it is returned in the `X-Request-ID` response header and tagged on every log
     line written while the request runs. The access line holds method, path
     (without the query string), status, duration and user id: never headers,
-    bodies, tokens or passwords (docs/security.md, Logging). First in MIDDLEWARE, so
-    it times and sees every response, redirects and errors included.
+    bodies, tokens or passwords (docs/security.md, Logging). The same timing feeds
+    the request metrics (core/metrics.py). First in MIDDLEWARE, so it times and
+    sees every response, redirects, preflights and errors included.
     """
 
     HEADER = "X-Request-ID"
@@ -64,13 +66,15 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             response[self.HEADER] = request_id
-            self._log(request, response.status_code, started)
+            seconds = time.perf_counter() - started
+            request_observe(request=request, status=response.status_code, seconds=seconds)
+            self._log(request, response.status_code, seconds)
             return response
         finally:
             request_id_var.reset(token)
 
     @staticmethod
-    def _log(request, status_code: int, started: float) -> None:
+    def _log(request, status_code: int, seconds: float) -> None:
         # DRF puts the user its JWT authentication found on the Django request; without a
         # token that is None, or AuthenticationMiddleware's (lazy, session) user.
         level = logging.ERROR if status_code >= 500 else logging.INFO
@@ -89,7 +93,7 @@ class RequestLogMiddleware:
                 "method": request.method,
                 "path": request.path,
                 "status": status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "duration_ms": round(seconds * 1000, 1),
                 "user_id": user_id,
             },
         )

@@ -18,6 +18,7 @@ ERROR_DESCRIPTIONS = {
     403: "Authenticated but not allowed (`permission_denied`).",
     404: "No such object, or not yours (`not_found`).",
     409: "Conflicts with the current state (`insufficient_funds`, `out_of_stock`, `idempotency_key_in_use` …).",
+    410: "A download link that no longer works (`link_expired`, `download_limit_reached`, `entitlement_revoked`).",
     413: "Request body too large (`request_too_large`).",
     415: "The body is not `application/json` (`unsupported_media_type`).",
     422: "Idempotency-Key reused with a different request (`idempotency_key_reused`).",

@@ -7,6 +7,8 @@ from django.views.defaults import page_not_found
 from django.views.defaults import server_error as html_server_error
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 
 from core.errors import InvalidInput, NotFound, ServerError, problem_response
@@ -29,6 +31,21 @@ class OptionsWithoutCredentials:
     def check_permissions(self, request):
         if request.method != "OPTIONS":
             super().check_permissions(request)
+
+
+class FirstRendererOnNotAcceptable(DefaultContentNegotiation):
+    """Pick the first renderer (JSON) instead of answering 406 to an Accept header no renderer matches.
+
+    For views whose body is not JSON (CSV, Prometheus text): they return a plain
+    Django response that no renderer touches, so negotiation only decides how
+    their errors are rendered, and those stay problem+json whatever was asked for.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            return renderers[0], renderers[0].media_type
 
 
 def _is_api(request) -> bool:

@@ -1,4 +1,4 @@
-from core.errors import ApplicationError, NotFound
+from core.errors import ApplicationError, NotFound, RequestTooLarge
 
 
 class DeliveryKindMismatch(ApplicationError):
@@ -43,3 +43,39 @@ class LicenseRevoked(ApplicationError):
     code = "license_revoked"
     title = "License revoked"
     default_detail = "This license key was revoked."
+
+
+class FileTooLarge(RequestTooLarge):
+    default_detail = "The file is larger than this server accepts."
+
+
+class ProductFileNotFound(NotFound):
+    default_detail = "This product has no file yet."
+
+
+class DownloadLinkNotFound(NotFound):
+    default_detail = "This download link is not valid."
+
+
+class DownloadGone(ApplicationError):
+    """A download link that was valid once and no longer works (410)."""
+
+    status_code = 410
+
+
+class LinkExpired(DownloadGone):
+    code = "link_expired"
+    title = "Link expired"
+    default_detail = "This download link has expired: ask for the order's delivery again for a fresh one."
+
+
+class DownloadLimitReached(DownloadGone):
+    code = "download_limit_reached"
+    title = "Download limit reached"
+    default_detail = "This order has used all of its downloads."
+
+
+class EntitlementRevoked(DownloadGone):
+    code = "entitlement_revoked"
+    title = "Entitlement revoked"
+    default_detail = "This order's delivery was revoked."

@@ -1,15 +1,18 @@
-"""Delivery reads: a merchant's code pool (hints only) and a buyer's delivery (the codes in clear)."""
+"""Delivery reads: a merchant's code pool (hints only), a buyer's delivery (the codes in clear), product files."""
 
 from dataclasses import dataclass
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import User
+from catalog.models import DeliveryKind, Product
 from catalog.selectors import product_get_owned
 from delivery.crypto import code_decrypt
-from delivery.exceptions import DeliveryNotFound
-from delivery.models import Code, CodeStatus, Delivery, DeliveryStatus
+from delivery.exceptions import DeliveryNotFound, ProductFileNotFound
+from delivery.files import require_file_kind
+from delivery.models import Code, CodeStatus, Delivery, DeliveryStatus, ProductFile
 
 
 def code_list_for_merchant(*, product_id: UUID | str, merchant: User, status: str | None = None) -> QuerySet[Code]:
@@ -49,3 +52,35 @@ def delivery_get_for_buyer(*, order_id: UUID | str, buyer: User) -> BuyerDeliver
         held = delivery.codes.filter(status=CodeStatus.DELIVERED).order_by("created_at", "id")
         codes = [DeliveredCode(id=code.id, code=code_decrypt(code.ciphertext)) for code in held]
     return BuyerDelivery(delivery=delivery, codes=codes)
+
+
+def product_get_for_file(*, product_id: UUID | str, merchant: User) -> Product:
+    """Return a non-deleted FILE product of `merchant` (404, 403, or 409 `delivery_kind_mismatch` otherwise)."""
+    return require_file_kind(product_get_owned(product_id=product_id, merchant=merchant))
+
+
+def product_file_get(*, product_id: UUID | str, merchant: User) -> ProductFile:
+    """Return the file of `merchant`'s FILE product, or raise `ProductFileNotFound`."""
+    product_file = ProductFile.objects.filter(product=product_get_for_file(product_id=product_id, merchant=merchant))
+    if not (found := product_file.first()):
+        raise ProductFileNotFound()
+    return found
+
+
+@dataclass(frozen=True)
+class DownloadOffer:
+    """The file a delivery lets its buyer download, and how many downloads it has left."""
+
+    product_file: ProductFile
+    downloads_remaining: int
+
+
+def delivery_download_offer(*, delivery: Delivery) -> DownloadOffer | None:
+    """Return what a DELIVERED delivery of a FILE product offers to download; None for any other."""
+    if delivery.status != DeliveryStatus.DELIVERED or delivery.product.delivery_kind != DeliveryKind.FILE:
+        return None
+    product_file = ProductFile.objects.filter(product_id=delivery.product_id).first()
+    if product_file is None:
+        return None
+    remaining = max(settings.DOWNLOAD_LIMIT - delivery.downloads_used, 0)
+    return DownloadOffer(product_file=product_file, downloads_remaining=remaining)

@@ -1,6 +1,16 @@
+"""Delivery's wire shapes (API.md, Digital delivery; License keys)."""
+
 from rest_framework import serializers
 
-from delivery.models import CODE_MAX_LENGTH, CODES_PER_UPLOAD, INSTANCE_NAME_MAX_LENGTH, Code, CodeStatus
+from catalog.models import DeliveryKind
+from delivery.models import (
+    CODE_MAX_LENGTH,
+    CODES_PER_UPLOAD,
+    INSTANCE_NAME_MAX_LENGTH,
+    Code,
+    CodeStatus,
+    DeliveryStatus,
+)
 
 
 class CodeTextField(serializers.CharField):
@@ -106,3 +116,46 @@ class LicenseActivatedSerializer(serializers.Serializer):
     activations = serializers.IntegerField()
     activation_limit = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField(source="activation.created_at")
+
+
+class ProductFileSerializer(serializers.Serializer):
+    file_name = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    uploaded_at = serializers.DateTimeField()
+
+
+class ProductFileUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=False,
+        help_text="The product's file; at most DELIVERY_MAX_FILE_BYTES bytes (413 `request_too_large` above).",
+    )
+
+
+class DeliveredCodeSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    code = serializers.CharField()
+
+
+class DownloadSerializer(serializers.Serializer):
+    file_name = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.URLField(help_text="Signed, absolute, needs no token; valid until expiresAt.")
+    expires_at = serializers.DateTimeField()
+    downloads_remaining = serializers.IntegerField()
+
+
+class DeliverySerializer(serializers.Serializer):
+    order_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    codes = DeliveredCodeSerializer(many=True)
+    download = DownloadSerializer(allow_null=True)
+
+
+class LibraryItemSerializer(serializers.Serializer):
+    order_id = serializers.UUIDField(source="id")
+    product_id = serializers.UUIDField()
+    product_name = serializers.CharField()
+    delivery_kind = serializers.ChoiceField(choices=DeliveryKind.choices, source="product.delivery_kind")
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices, source="delivery_status")
+    purchased_at = serializers.DateTimeField(source="created_at")

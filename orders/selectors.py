@@ -1,7 +1,8 @@
 """Order reads, always scoped to who is asking."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from delivery.models import Delivery
 from orders.exceptions import OrderNotFound
 from orders.models import Order, OrderStatus
 
@@ -16,6 +17,22 @@ def order_list_for_merchant(*, user, status: str | None = None) -> QuerySet[Orde
     """Return the orders for `user`'s products, newest first."""
     orders = Order.objects.filter(merchant=user).prefetch_related("refunds")
     return orders.filter(status=status) if status else orders
+
+
+# What a buyer's library lists: orders paid for and not fully refunded.
+LIBRARY_STATUSES = (OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED)
+
+
+def order_library_for_buyer(*, user) -> QuerySet[Order]:
+    """Return `user`'s COMPLETED and PARTIALLY_REFUNDED orders, newest first, each with its `delivery_status`."""
+    delivery_status = Subquery(Delivery.objects.filter(order_id=OuterRef("id")).values("status")[:1])
+    return (
+        Order.objects.filter(buyer=user, status__in=LIBRARY_STATUSES)
+        .select_related("product")
+        # Every order has its delivery row, written with it (orders migration 0006 for older ones).
+        .annotate(delivery_status=delivery_status)
+        .order_by("-created_at", "-id")
+    )
 
 
 def order_get(*, order_id) -> Order:

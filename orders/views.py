@@ -3,6 +3,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +12,7 @@ from catalog.views import UUID_PATTERN
 from core.idempotency import idempotent
 from core.schema import problem_responses
 from core.views import OptionsWithoutCredentials
+from delivery.serializers import LibraryItemSerializer
 from orders import selectors, services
 from orders.models import PaymentMethod
 from orders.serializers import (
@@ -148,6 +150,25 @@ class OrderViewSet(
         orders = selectors.order_list_for_merchant(user=request.user, status=query.validated_data.get("status"))
         page = self.paginate_queryset(orders)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class LibraryView(OptionsWithoutCredentials, ListAPIView):
+    """The buyer's library: every purchase paid for and not fully refunded."""
+
+    serializer_class = LibraryItemSerializer
+
+    def get_queryset(self):
+        return selectors.order_library_for_buyer(user=self.request.user)
+
+    @extend_schema(
+        operation_id="library_list",
+        description=(
+            "The caller's COMPLETED and PARTIALLY_REFUNDED orders, newest first, with what each delivers; "
+            "`status` is the delivery's (REVOKED when an operator revoked it)."
+        ),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class WebhookAckSerializer(serializers.Serializer):

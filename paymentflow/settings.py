@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "core",
     "accounts",
     "wallets",
@@ -81,12 +82,15 @@ INSTALLED_APPS = [
     "delivery",
     "orders",
     "reconciliation",
+    "notifications",
     "backoffice",
 ]
 
 MIDDLEWARE = [
     # First: a request id for every request and one access log line, whatever answers it.
     "core.middleware.RequestLogMiddleware",
+    # Before anything that can answer (redirects, whitenoise): a preflight is answered here.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.ApiErrorMiddleware",
@@ -313,6 +317,85 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 # Stripe calls one process may have waiting at once; more fail at once with 503 (core/gateway.py).
 GATEWAY_MAX_CONCURRENT_CALLS = env.int("GATEWAY_MAX_CONCURRENT_CALLS", default=4)
 
+# --- Cross-origin and metrics (docs/api.md, Cross-origin; docs/operations.md, Metrics)
+# Browsers on these origins may call the API (and only the API): no cookies, the
+# bearer token is the credential, so CORS_ALLOW_CREDENTIALS stays off.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = rf"^/{API_PREFIX}/"
+CORS_ALLOW_HEADERS = ("authorization", "content-type", "idempotency-key")
+CORS_EXPOSE_HEADERS = ("Idempotent-Replayed", "Retry-After", "X-Request-ID")
+# Empty: no metrics endpoint (404). Scrapers send it as a bearer token.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# --- Delivery: product files and download links (docs/delivery.md) --------------
+# Uploads of product files are streamed to a temporary file as they arrive (hashed on the
+# way, FILE_UPLOAD_TEMP_DIR or the system's), never held in memory; their size is
+# bounded by DELIVERY_MAX_FILE_BYTES, not by DATA_UPLOAD_MAX_MEMORY_SIZE, which counts
+# only the non-file fields of a multipart body.
+DELIVERY_MAX_FILE_BYTES = env.int("DELIVERY_MAX_FILE_BYTES", default=100 * 1024 * 1024)
+DOWNLOAD_LINK_TTL_SECONDS = env.int("DOWNLOAD_LINK_TTL_SECONDS", default=300)
+DOWNLOAD_LIMIT = env.int("DOWNLOAD_LIMIT", default=5)
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
+# Never served under a URL of its own: buyers download through signed links only.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Product files live in the "delivery" storage: the filesystem under MEDIA_ROOT, or an
+# S3-compatible bucket when DELIVERY_S3_BUCKET is set (django-storages; credentials from
+# boto3's own chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile or an instance role).
+DELIVERY_S3_BUCKET = env.str("DELIVERY_S3_BUCKET", default="")
+if DELIVERY_S3_BUCKET:
+    STORAGES["delivery"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": DELIVERY_S3_BUCKET,
+            "endpoint_url": env.str("DELIVERY_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("DELIVERY_S3_REGION", default="") or None,
+            "location": env.str("DELIVERY_S3_PREFIX", default="delivery"),
+            "addressing_style": env.str("DELIVERY_S3_ADDRESSING_STYLE", default="") or None,
+            # Private objects; buyers get presigned URLs that live as long as a download link.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": DOWNLOAD_LINK_TTL_SECONDS,
+            # SigV4 presigned URLs: what every AWS region and S3-compatible service accepts.
+            "signature_version": "s3v4",
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["delivery"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "delivery"},
+    }
+
+# --- Merchant webhooks and emails (notifications/, docs/webhooks.md) --------------
+# First retry after this many seconds, doubling after each failed attempt.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+# Attempts in all before a delivery is FAILED (API.md: at least 6).
+WEBHOOK_MAX_ATTEMPTS = max(6, env.int("WEBHOOK_MAX_ATTEMPTS", default=8))
+# Connect, send and read together; a slower answer is a failed attempt.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5)
+# An endpoint whose every attempt has failed for this long is disabled and its merchant told.
+WEBHOOK_DISABLE_AFTER_DAYS = env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=3)
+# Local development and tests only: http:// URLs / loopback, private and other internal addresses.
+WEBHOOK_ALLOW_INSECURE_URLS = env.bool("WEBHOOK_ALLOW_INSECURE_URLS", default=False)
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# Retries are rows with a due time: these sweeps send what is due (and what a lost message
+# or a killed worker left behind), so a retry goes out at most this many seconds late.
+CELERY_BEAT_SCHEDULE |= {
+    "webhook-deliveries-retry-due": {"task": "notifications.tasks.webhook_deliveries_retry_due", "schedule": 10.0},
+    "emails-send-due": {"task": "notifications.tasks.emails_send_due", "schedule": 30.0},
+}
+
+# Mail (receipts, sale notifications): django-environ's EMAIL_URL syntax.
+# EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER/PASSWORD, EMAIL_USE_TLS/SSL.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Payment Flow <no-reply@localhost>")
+# A mail server that does not answer within this is a failed attempt, retried later.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# First retry of an email after this many seconds, doubling, at most an hour apart.
+EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=60)
+# The site's public address, for the links in emails (a worker has no request to build them from).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.VersionedJWTAuthentication",
@@ -364,7 +447,11 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
     ],
-    "ENUM_NAME_OVERRIDES": {"DependencyStatusEnum": ["ok", "unavailable"]},
+    "ENUM_NAME_OVERRIDES": {
+        "DependencyStatusEnum": ["ok", "unavailable"],
+        "DeliveryStatusEnum": "delivery.models.DeliveryStatus",
+        "EventTypeEnum": "core.outbox.EventType",
+    },
 }
 
 # One JSON object per line (LOG_FORMAT=plain: one readable line), each tagged with its

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice.sites import merchant_site, operator_site
 from core.health import HealthView
+from core.metrics import MetricsView
 from core.views import api_not_found
 
 prefix = settings.API_PREFIX
@@ -13,6 +14,7 @@ prefix = settings.API_PREFIX
 
 api_patterns = [
     path("health", HealthView.as_view(), name="health"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("auth/", include("accounts.urls")),
@@ -20,6 +22,7 @@ api_patterns = [
     path("", include("catalog.urls")),
     path("", include("delivery.urls")),
     path("", include("orders.urls")),
+    path("", include("notifications.urls")),
 ]
 
 if settings.BENCH:

@@ -1,5 +1,8 @@
 """Reads of wallets and their history."""
 
+from datetime import datetime
+from decimal import Decimal
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -62,3 +65,19 @@ def entry_history_for_wallet(*, wallet: Wallet, entry_type: str | None = None) -
     if entry_type:
         return entry_list_for_wallet(wallet=wallet, entry_type=entry_type)
     return WalletHistory(wallet)
+
+
+def entry_balance_before(*, wallet: Wallet, moment: datetime) -> Decimal:
+    """Return the user wallet's balance just before `moment`: the balance after its last earlier entry, or 0."""
+    last = (
+        LedgerEntry.objects.filter(wallet=wallet, created_at__lt=moment)
+        .order_by("-sequence")
+        .values_list("balance_after", flat=True)
+        .first()
+    )
+    return Decimal("0.00") if last is None else last
+
+
+def entry_list_between(*, wallet: Wallet, start: datetime, end: datetime) -> QuerySet[LedgerEntry]:
+    """Return the user wallet's entries made in [start, end), oldest first (in the order of its balance chain)."""
+    return LedgerEntry.objects.filter(wallet=wallet, created_at__gte=start, created_at__lt=end).order_by("sequence")

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.metrics import ledger_journal_record
 from core.money import is_whole_cents
 from wallets.exceptions import (
     AdjustmentReasonRequired,
@@ -146,6 +147,7 @@ def ledger_post(
         for wallet, (balance, entry_count, updated_at) in zip(changed, before, strict=True):
             wallet.balance, wallet.entry_count, wallet.updated_at = balance, entry_count, updated_at
         raise
+    ledger_journal_record(kind=kind)
     return Posting(journal=journal, entries=tuple(entries))
 
 

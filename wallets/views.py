@@ -1,3 +1,4 @@
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -5,15 +6,19 @@ from rest_framework.response import Response
 
 from core.idempotency import idempotent
 from core.schema import problem_responses
-from core.views import OptionsWithoutCredentials
+from core.streaming import csv_response
+from core.views import FirstRendererOnNotAcceptable, OptionsWithoutCredentials
 from wallets import selectors, services
 from wallets.models import API_ENTRY_TYPES
 from wallets.serializers import (
+    STATEMENT_MAX_DAYS,
     AmountSerializer,
+    StatementQuerySerializer,
     TransactionFilterSerializer,
     TransactionSerializer,
     WalletSerializer,
 )
+from wallets.statements import statement_rows
 
 
 class WalletViewSet(OptionsWithoutCredentials, viewsets.GenericViewSet):
@@ -81,3 +86,29 @@ class WalletViewSet(OptionsWithoutCredentials, viewsets.GenericViewSet):
         entries = selectors.entry_history_for_wallet(wallet=wallet, entry_type=filters.validated_data.get("type"))
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(TransactionSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="wallet_statement",
+        tags=["wallet"],
+        parameters=[StatementQuerySerializer],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        description=(
+            "The wallet's statement over whole UTC days, `from` to `to` included (at most "
+            f"{STATEMENT_MAX_DAYS} days), as CSV with the columns "
+            "`date,id,type,description,orderId,amount,balanceAfter`: first an `OPENING_BALANCE` row "
+            "(the balance before `from`), then every entry oldest first, then a `CLOSING_BALANCE` row; "
+            "opening + the sum of the amounts = closing. Streamed as it is read."
+        ),
+    )
+    @problem_responses(400)
+    # Errors stay problem+json even for a client that accepts only text/csv.
+    @action(detail=False, methods=["get"], content_negotiation_class=FirstRendererOnNotAcceptable)
+    def statement(self, request):
+        query = StatementQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        first_day, last_day = query.validated_data["from"], query.validated_data["to"]
+        wallet = selectors.wallet_get_for_user(user=request.user)
+        return csv_response(
+            rows=statement_rows(wallet=wallet, first_day=first_day, last_day=last_day),
+            filename=f"statement-{first_day.isoformat()}-{last_day.isoformat()}.csv",
+        )

@@ -1,7 +1,7 @@
-"""The merchants' pages (`/merchant/`, `merchant_site`): their products, their sales and their ledger.
+"""The merchants' pages (`/merchant/`, `merchant_site`): products, sales, ledger, webhooks and email preferences.
 
 Writes go through the same services as the API: products through
 `catalog.services` (delete is the soft delete), refunds through `order_refund`.
 """
 
-from backoffice.merchants import ledger, products, sales  # noqa: F401
+from backoffice.merchants import codes, ledger, products, sales, webhooks  # noqa: F401

@@ -1,15 +1,22 @@
-"""Merchants' page for their products: created, edited and (soft) deleted through `catalog.services`."""
+"""Merchants' page for their products: created, edited and (soft) deleted through `catalog.services`.
+
+A product's delivery kind is chosen when it is created and shown read-only after;
+a FILE product's page links to its file (`backoffice.merchants.files`), a CODES
+product's to its codes (`backoffice.merchants.codes`), whose number is its stock.
+"""
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.urls import reverse
 from django.utils.html import format_html
 
 from backoffice.merchants.base import MerchantOwnedAdmin
+from backoffice.merchants.files import ProductFilePages
 from backoffice.sites import is_merchant, merchant_site
 from catalog.exceptions import NotMerchant, NotProductOwner, ProductNotFound
-from catalog.models import Product
+from catalog.models import DeliveryKind, Product
 from catalog.selectors import product_list_for_merchant
 from catalog.services import product_create, product_delete, product_update
 
@@ -30,12 +37,15 @@ class MerchantProductForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = PRODUCT_FIELDS
+        fields = [*PRODUCT_FIELDS, "delivery_kind"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["stock_shown"].initial = self.instance.available_units
+        if "delivery_kind" in self.fields:
+            # Left out, a product delivers nothing (NONE), as in the API.
+            self.fields["delivery_kind"].required = False
 
     @property
     def stock_edited(self) -> bool:
@@ -44,8 +54,22 @@ class MerchantProductForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if (
+            self.instance._state.adding
+            and cleaned.get("delivery_kind") == DeliveryKind.CODES
+            and cleaned.get("available_units")
+        ):
+            raise forms.ValidationError(
+                {"available_units": "A CODES product starts with 0 units: upload codes instead."}
+            )
         current = self.instance.available_units if self.instance.pk else None
-        if current is not None and self.stock_edited and cleaned.get("stock_shown") not in (None, current):
+        # A CODES product's stock is read-only here (not a field of the form): nothing to compare.
+        if (
+            current is not None
+            and "available_units" in self.fields
+            and self.stock_edited
+            and cleaned.get("stock_shown") not in (None, current)
+        ):
             # Re-render with the stock as it is now, so saving again is a decision on fresh numbers.
             self.data = self.data.copy()
             self.data["stock_shown"] = current
@@ -56,7 +80,7 @@ class MerchantProductForm(forms.ModelForm):
 
 
 @admin.register(Product, site=merchant_site)
-class MerchantProductAdmin(MerchantOwnedAdmin):
+class MerchantProductAdmin(ProductFilePages, MerchantOwnedAdmin):
     form = MerchantProductForm
     menu_label = "Products"
     list_display = ["name", "price", "available_units", "units_sold", "is_active", "created_at", "updated_at"]
@@ -64,13 +88,46 @@ class MerchantProductAdmin(MerchantOwnedAdmin):
     search_fields = ["name", "description"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
-    fields = [*PRODUCT_FIELDS, "stock_shown", "units_supplied", "created_at", "updated_at"]
-    readonly_fields = ["units_supplied", "created_at", "updated_at"]
+    fields = [*PRODUCT_FIELDS, "stock_shown", "delivery_kind", "delivery", "units_supplied", "created_at", "updated_at"]
+    readonly_fields = ["delivery", "units_supplied", "created_at", "updated_at"]
     delete_confirmation_template = "backoffice/merchants/product_delete_confirmation.html"
     delete_selected_confirmation_template = "backoffice/merchants/product_delete_selected_confirmation.html"
 
     def owner_id(self, obj):
         return obj.merchant_id
+
+    def get_fields(self, request, obj=None):
+        # What a product delivers is shown once there is a product.
+        return [field for field in self.fields if obj is not None or field != "delivery"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(self.readonly_fields)
+        if obj is not None:
+            readonly.append("delivery_kind")
+            if obj.delivery_kind == DeliveryKind.CODES:
+                # Its stock is its available codes: moved by uploads, deletions and orders only.
+                readonly.append("available_units")
+        return readonly
+
+    @admin.display(description="delivers")
+    def delivery(self, product: Product):
+        if product.delivery_kind == DeliveryKind.FILE:
+            current = getattr(product, "delivery_file", None) if product.pk else None
+            label = current.file_name if current else "no file yet"
+            return format_html(
+                '{} — <a href="{}" id="product-file-link">the file</a>',
+                label,
+                reverse("merchant:catalog_product_file", args=[product.pk]),
+            )
+        if product.delivery_kind == DeliveryKind.CODES:
+            codes = reverse("merchant:delivery_code_changelist") + f"?q={product.name}"
+            return format_html(
+                '{} available codes — <a href="{}">its codes</a>, <a href="{}">upload codes</a>',
+                product.available_units,
+                codes,
+                reverse("merchant:delivery_code_upload"),
+            )
+        return "nothing to deliver"
 
     def get_queryset(self, request):
         # Deleted products are gone for their merchant, as in the API's my-products.
@@ -96,7 +153,11 @@ class MerchantProductAdmin(MerchantOwnedAdmin):
                 changed = [f for f in form.changed_data if f in data and (f != "available_units" or form.stock_edited)]
                 saved = product_update(product_id=obj.pk, merchant=request.user, **{f: data[f] for f in changed})
             else:
-                saved = product_create(merchant=request.user, **data)
+                saved = product_create(
+                    merchant=request.user,
+                    delivery_kind=form.cleaned_data.get("delivery_kind") or DeliveryKind.NONE,
+                    **data,
+                )
         except ProductNotFound as exc:
             raise Http404(exc.detail) from exc
         except (NotMerchant, NotProductOwner) as exc:

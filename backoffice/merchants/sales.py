@@ -1,9 +1,20 @@
 """Merchants' page for their sales: the orders for their products, read-only, refunded through `order_refund`."""
 
 from django.contrib import admin, messages
+from django.db.models import F
 
 from backoffice.merchants.base import MerchantOwnedAdmin
-from backoffice.shared import RefundInline, StatusHistoryInline, UUIDSearchMixin, refund_selected
+from backoffice.shared import (
+    ORDER_EXPORT_FIELDS,
+    DateRangeFilter,
+    RefundInline,
+    ReportListMixin,
+    StatusHistoryInline,
+    UUIDSearchMixin,
+    refund_selected,
+    short_datetime,
+    short_id,
+)
 from backoffice.sites import is_merchant, merchant_site
 from orders.models import Order
 from orders.selectors import order_list_for_merchant
@@ -27,21 +38,29 @@ class MerchantRefundInline(RefundInline):
 
 
 @admin.register(Order, site=merchant_site)
-class MerchantSaleAdmin(UUIDSearchMixin, MerchantOwnedAdmin):
+class MerchantSaleAdmin(ReportListMixin, UUIDSearchMixin, MerchantOwnedAdmin):
     menu_label = "Sales"
     list_display = [
-        "created_at",
+        short_datetime("created_at"),
         "product_name",
+        "buyer_email",
         "quantity",
         "unit_price",
         "total_amount",
         "fee_amount",
         "status",
         "payment_method",
-        "id",
+        short_id("id"),
     ]
-    list_filter = ["status", "payment_method"]
-    search_fields = ["product_name"]
+    list_filter = ["status", "payment_method", ("created_at", DateRangeFilter)]
+    search_fields = ["product_name", "buyer__email"]
+    list_totals = (
+        ("Total", "total_amount"),
+        ("Fees", "fee_amount"),
+        ("Net", F("total_amount") - F("fee_amount")),
+    )
+    export_name = "sales"
+    export_fields = ORDER_EXPORT_FIELDS
     uuid_search_fields = ("id",)
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
@@ -56,6 +75,7 @@ class MerchantSaleAdmin(UUIDSearchMixin, MerchantOwnedAdmin):
         "total_amount",
         "fee_amount",
         "currency",
+        "buyer_email",
         "buyer_id",
         "updated_at",
     ]
@@ -67,7 +87,11 @@ class MerchantSaleAdmin(UUIDSearchMixin, MerchantOwnedAdmin):
         return obj.merchant_id
 
     def get_queryset(self, request):
-        return order_list_for_merchant(user=request.user)
+        return order_list_for_merchant(user=request.user).annotate(buyer_email=F("buyer__email"))
+
+    @admin.display(description="buyer", ordering="buyer_email")
+    def buyer_email(self, order: Order) -> str:
+        return order.buyer_email
 
     @admin.display(description="buyer id")
     def buyer_id(self, order: Order):

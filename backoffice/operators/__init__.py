@@ -1,3 +1,12 @@
 """The operators' pages (`/admin/`, `operator_site`): one module per area of the platform."""
 
-from backoffice.operators import accounts, catalog, orders, outbox, reconciliation, wallets  # noqa: F401
+from backoffice.operators import (  # noqa: F401
+    accounts,
+    catalog,
+    delivery,
+    notifications,
+    orders,
+    outbox,
+    reconciliation,
+    wallets,
+)

@@ -10,7 +10,17 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from backoffice.shared import ReadOnlyAdminMixin, RefundInline, StatusHistoryInline, refund_selected
+from backoffice.shared import (
+    ORDER_EXPORT_FIELDS,
+    DateRangeFilter,
+    ReadOnlyAdminMixin,
+    RefundInline,
+    ReportListMixin,
+    StatusHistoryInline,
+    refund_selected,
+    short_datetime,
+    short_id,
+)
 from backoffice.sites import operator_site
 from orders.models import Order, WebhookEvent, WebhookOutcome
 from orders.services.refunds.rules import refund_allowed_for_any_order
@@ -40,7 +50,7 @@ class OrderRefundInline(RefundInline):
 
 
 @admin.register(Order, site=operator_site)
-class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OrderAdmin(ReportListMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Orders are read-only here; the refund action goes through `order_refund` like the API.
 
     View-only on purpose: saving a change form would write back a status read
@@ -48,8 +58,8 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """
 
     list_display = [
-        "id",
-        "created_at",
+        short_id("id"),
+        short_datetime("created_at"),
         "status",
         "payment_method",
         "product_name",
@@ -58,7 +68,14 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "buyer",
         "merchant",
     ]
-    list_filter = ["status", "payment_method", "created_at"]
+    list_filter = ["status", "payment_method", ("created_at", DateRangeFilter)]
+    list_totals = (("Total", "total_amount"), ("Fees", "fee_amount"))
+    export_name = "orders"
+    export_fields = (
+        *ORDER_EXPORT_FIELDS,
+        ("merchant_email", "merchant__email"),
+        ("payment_intent_id", "payment_intent_id"),
+    )
     search_fields = ["id", "buyer__email", "merchant__email", "product_name", "payment_intent_id"]
     date_hierarchy = "created_at"
     list_select_related = ["buyer", "merchant"]
@@ -89,12 +106,19 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The inbox, read-only; a failed event can be processed again once its cause is fixed."""
 
-    list_display = ["received_at", "type", "outcome", "event_id", "order", "attempts", "processed_at"]
+    list_display = [
+        "received_at",
+        "type",
+        "outcome",
+        "event_id",
+        short_id("order_id", "order"),
+        "attempts",
+        "processed_at",
+    ]
     list_filter = ["outcome", "type", "provider"]
     search_fields = ["event_id", "order__id", "detail"]
     date_hierarchy = "received_at"
     ordering = ["-received_at", "-id"]
-    list_select_related = ["order"]
     show_full_result_count = False
     actions = ["reprocess", "dismiss"]
     fields = [

@@ -8,21 +8,30 @@ wallet's "Adjust balance" form, which posts an ADJUSTMENT journal through
 `wallet_adjust` with the operator recorded on it.
 """
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db.models import Case, F, OuterRef, Subquery, Sum, When
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from backoffice.models import MerchantReceivable
-from backoffice.shared import ReadOnlyAdminMixin, UUIDSearchMixin
+from backoffice.shared import (
+    DateRangeFilter,
+    ReadOnlyAdminMixin,
+    ReportListMixin,
+    UUIDSearchMixin,
+    short_datetime,
+    short_id,
+)
 from backoffice.sites import operator_site
 from core.errors import ApplicationError
-from core.money import quantize
+from core.money import MoneyField, quantize
 from orders.models import Order
 from wallets import services
 from wallets.models import SYSTEM_WALLET_IDS, Journal, LedgerEntry, Wallet, WalletKind
@@ -49,7 +58,7 @@ class WalletAdjustmentForm(forms.Form):
 
 @admin.register(Wallet, site=operator_site)
 class WalletAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["__str__", "kind", "balance", "currency", "is_frozen", "entry_count", "updated_at"]
+    list_display = ["__str__", "kind", "shown_balance", "currency", "is_frozen", "entry_count", "updated_at"]
     list_filter = ["kind", "is_frozen"]
     search_fields = ["user__email"]
     uuid_search_fields = ("id", "user__id")
@@ -62,7 +71,7 @@ class WalletAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "id",
         "kind",
         "user",
-        "balance",
+        "shown_balance",
         "currency",
         "is_frozen",
         "entry_count",
@@ -71,6 +80,32 @@ class WalletAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "updated_at",
     ]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        # A system account keeps no running balance (its row says 0.00): its
+        # balance is the sum of its entries, one subquery per system row shown.
+        entries_sum = (
+            LedgerEntry.objects.filter(wallet=OuterRef("pk"))
+            .values("wallet")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                computed_balance=Case(
+                    When(kind=WalletKind.USER, then=F("balance")),
+                    default=Subquery(entries_sum),
+                    output_field=MoneyField(),
+                )
+            )
+        )
+
+    @admin.display(description="balance", ordering="computed_balance")
+    def shown_balance(self, wallet: Wallet):
+        # SQLite sums decimals as floats; to the cent, as the ledger rounds.
+        return quantize(Decimal(wallet.computed_balance or 0))
 
     @admin.display(description="ledger entries")
     def ledger(self, wallet: Wallet) -> str:
@@ -166,7 +201,7 @@ class LedgerEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Journal, site=operator_site)
 class JournalAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "kind", "description", "order_id", "created_by", "created_at"]
+    list_display = [short_id("id"), "kind", "description", short_id("order_id", "order"), "created_by", "created_at"]
     list_filter = ["kind"]
     search_fields = ["entries__wallet__user__email", "description"]
     uuid_search_fields = ("id", "order_id")
@@ -180,9 +215,35 @@ class JournalAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry, site=operator_site)
-class LedgerEntryAdmin(UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "wallet", "type", "amount", "balance_after", "sequence", "order_id", "created_at"]
-    list_filter = ["type", "wallet__kind"]
+class LedgerEntryAdmin(ReportListMixin, UUIDSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        short_id("id"),
+        "wallet",
+        "type",
+        "amount",
+        "balance_after",
+        "sequence",
+        short_id("order_id", "order"),
+        short_datetime("created_at"),
+    ]
+    list_filter = ["type", "wallet__kind", ("created_at", DateRangeFilter)]
+    list_totals = (("Sum of amounts", "amount"),)
+    export_name = "ledger"
+    export_fields = (
+        ("id", "id"),
+        ("created_at", "created_at"),
+        ("journal_id", "journal_id"),
+        ("wallet_id", "wallet_id"),
+        ("wallet_kind", "wallet__kind"),
+        ("owner_email", "wallet__user__email"),
+        ("type", "type"),
+        ("amount", "amount"),
+        ("balance_before", "balance_before"),
+        ("balance_after", "balance_after"),
+        ("sequence", "sequence"),
+        ("description", "description"),
+        ("order_id", "order_id"),
+    )
     search_fields = ["wallet__user__email"]
     uuid_search_fields = ("id", "order_id", "journal_id", "wallet_id")
     list_select_related = ["wallet__user"]
@@ -212,7 +273,7 @@ class MerchantReceivableAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     then books that with an adjustment.
     """
 
-    list_display = ["created_at", "merchant", "owed", "order_id", "description"]
+    list_display = ["created_at", "merchant", "owed", short_id("order_id", "order"), "description"]
     search_fields = ["order_id"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]

@@ -1,3 +1,4 @@
+from core.metrics import order_status_record
 from orders.models import Order, OrderStatus, OrderStatusChange
 
 
@@ -13,6 +14,7 @@ def order_transition(*, order: Order, to_status: str, source: str, actor=None, r
     OrderStatusChange.objects.create(
         order=order, from_status=from_status, to_status=to_status, source=source, actor=actor, reason=reason
     )
+    order_status_record(status=to_status, payment_method=order.payment_method)
 
 
 def order_record_created(*, order: Order, source: str, actor=None, reason: str = "") -> None:
@@ -20,3 +22,4 @@ def order_record_created(*, order: Order, source: str, actor=None, reason: str =
     OrderStatusChange.objects.create(
         order=order, from_status="", to_status=order.status, source=source, actor=actor, reason=reason
     )
+    order_status_record(status=order.status, payment_method=order.payment_method)

@@ -215,3 +215,75 @@ def test_deploy_check_fails_on_each_weakening(weakening, warning):
 
     assert result.returncode != 0
     assert warning in result.stdout + result.stderr
+
+
+CROSS_ORIGIN_AND_METRICS = """
+import json
+import django
+from django.conf import settings
+django.setup()
+print(json.dumps({"origins": settings.CORS_ALLOWED_ORIGINS, "metrics_token": settings.METRICS_TOKEN}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("variables", "origins", "token"),
+    [
+        ({}, [], ""),
+        (
+            {"CORS_ALLOWED_ORIGINS": "https://app.example.com,http://localhost:3000", "METRICS_TOKEN": "t" * 32},
+            ["https://app.example.com", "http://localhost:3000"],
+            "t" * 32,
+        ),
+    ],
+    ids=["defaults", "set"],
+)
+def test_cross_origin_and_metrics_come_from_the_environment(variables, origins, token):
+    result = run(CROSS_ORIGIN_AND_METRICS, DJANGO_SECRET_KEY="k" * 50, **variables)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"origins": origins, "metrics_token": token}
+
+
+DELIVERY_STORAGE = """
+import json
+import django
+from django.conf import settings
+django.setup()
+from django.core.files.storage import storages
+storage = storages["delivery"]
+print(json.dumps({
+    "backend": type(storage).__name__,
+    "location": str(storage.location),
+    "bucket": getattr(storage, "bucket_name", None),
+    "endpoint": getattr(storage, "endpoint_url", None),
+    "expire": getattr(storage, "querystring_expire", None),
+}))
+"""
+
+
+def test_product_files_live_under_media_root_by_default(tmp_path):
+    result = run(DELIVERY_STORAGE, DJANGO_SECRET_KEY="x" * 50, MEDIA_ROOT=str(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    storage = json.loads(result.stdout)
+    assert (storage["backend"], storage["location"]) == ("FileSystemStorage", str(tmp_path / "delivery"))
+
+
+def test_a_bucket_puts_product_files_in_s3_with_links_as_long_as_download_links():
+    result = run(
+        DELIVERY_STORAGE,
+        DJANGO_SECRET_KEY="x" * 50,
+        DELIVERY_S3_BUCKET="shop-files",
+        DELIVERY_S3_ENDPOINT_URL="https://s3.example.com",
+        DOWNLOAD_LINK_TTL_SECONDS="120",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "backend": "S3Storage",
+        "location": "delivery",
+        "bucket": "shop-files",
+        "endpoint": "https://s3.example.com",
+        "expire": 120,
+    }

@@ -81,17 +81,33 @@ def test_is_staff_grants_a_merchant_nothing_more():
 
     assert index.status_code == 200
     models = {model["object_name"] for app in index.context["app_list"] for model in app["models"]}
-    assert models == {"Product", "Order", "LedgerEntry"}
+    assert models == {
+        "Product",
+        "Order",
+        "LedgerEntry",
+        "Code",
+        "WebhookEndpoint",
+        "WebhookDelivery",
+        "NotificationPreference",
+    }
     assert client.get("/merchant/accounts/user/").status_code == 404
     assert client.get("/merchant/wallets/wallet/").status_code == 404
     assert client.get("/admin/").status_code == 302
 
 
-def test_the_index_lists_products_sales_and_ledger_under_merchant_names(merchant_client):
+def test_the_index_lists_products_codes_sales_and_ledger_under_merchant_names(merchant_client):
     response = merchant_client.get("/merchant/")
 
     names = [model["name"] for app in response.context["app_list"] for model in app["models"]]
-    assert sorted(names) == ["Products", "Sales", "Wallet ledger"]
+    assert sorted(names) == [
+        "Codes",
+        "Email notifications",
+        "Products",
+        "Sales",
+        "Wallet ledger",
+        "Webhook deliveries",
+        "Webhooks",
+    ]
     assert b"Payment Flow merchant" in response.content
 
 

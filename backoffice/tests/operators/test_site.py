@@ -92,6 +92,13 @@ def test_the_index_lists_every_operator_page(operator_client):
         "catalog.Product",
         "orders.Order",
         "orders.WebhookEvent",
+        "delivery.Delivery",
+        "delivery.Code",
+        "delivery.ProductFile",
+        "delivery.Revocation",
+        "notifications.WebhookEndpoint",
+        "notifications.WebhookDelivery",
+        "notifications.OutgoingEmail",
         "core.OutboxEvent",
     }
 

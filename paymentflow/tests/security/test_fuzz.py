@@ -33,16 +33,17 @@ from schemathesis.config import SchemathesisConfig
 from accounts.services import token_pair_for
 from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.tests.factories import ProductFactory
+from notifications.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
 from orders.services import order_purchase
 from wallets.tests.factories import fund_wallet
 
 SCHEMA_PATH = "/api/v1/schema?format=json"
 EXAMPLES = 20
 # Every operation of the API; the fuzzer must reach each (a schema that loads empty proves nothing).
-OPERATION_COUNT = 28
+OPERATION_COUNT = 42
 
 # Writes that could take the seeded objects away from later operations run last.
-METHOD_ORDER = {"GET": 0, "POST": 1, "PATCH": 2, "DELETE": 3}
+METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 2, "DELETE": 3}
 
 
 def _world(role: str) -> dict:
@@ -59,6 +60,8 @@ def _world(role: str) -> dict:
         sale = order_purchase(buyer=seller, product_id=own.id, quantity=1, method="WALLET")
         product_ids.append(own.id)
         order_ids.append(sale.id)
+        # A webhook endpoint with a delivery, for the /webhook-endpoints/{id} operations.
+        order_ids.append(WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(merchant=caller)).endpoint_id)
     return {
         "token": token_pair_for(user=caller).access,
         "product_ids": [str(pk) for pk in product_ids],
