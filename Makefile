@@ -67,7 +67,7 @@ $(CHROMIUM):
 # (orders/services/purchase.py): both paths pass the same tests, so they cannot drift.
 PURCHASE_TESTS := orders/tests/test_api.py orders/tests/test_card.py orders/tests/test_locks.py \
   orders/tests/test_partial_refunds.py orders/tests/test_refund_card.py orders/tests/test_delivery.py \
-  orders/tests/test_events.py
+  orders/tests/test_events.py core/tests/test_metrics.py
 
 test: venv-dev $(CHROMIUM)
 	$(BIN)/pytest

@@ -12,6 +12,7 @@ from catalog.exceptions import OutOfStock, ProductNotFound, ProductUnavailable
 from catalog.models import Product
 from catalog.services import product_sold_out_emit
 from core import gateway
+from core.metrics import ledger_journal_record, order_status_record
 from core.money import percent_of, quantize
 from core.outbox import EventType
 from orders.events import order_event_emit
@@ -188,6 +189,9 @@ def _wallet_purchase_statement(*, buyer, product_id: UUID, quantity: int) -> Ord
         row = dict(zip((column.name for column in cursor.description), cursor.fetchone(), strict=True))
     if row["outcome"] != "ok":
         raise _REFUSALS[row["outcome"]]({**row, "quantity": quantity})
+    # What ledger_post, order_record_created and product_take_units do besides their rows, after commit.
+    ledger_journal_record(kind=JournalKind.PURCHASE)
+    order_status_record(status=OrderStatus.COMPLETED, payment_method=PaymentMethod.WALLET)
     product_cache_invalidate_on_commit(product_id=product_id)
     order = Order(
         id=row["order_id"],
