@@ -66,8 +66,16 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
+# The purchase and refund tests run a second time on SQLite (in memory), the embedded
+# default, which buys through the ORM while PostgreSQL runs one SQL function
+# (orders/services/purchase.py): both paths pass the same tests, so they cannot drift.
+PURCHASE_TESTS := orders/tests/test_api.py orders/tests/test_card.py orders/tests/test_locks.py \
+  orders/tests/test_partial_refunds.py orders/tests/test_refund_card.py orders/tests/test_delivery.py \
+  orders/tests/test_events.py core/tests/test_metrics.py
+
 test: venv-dev $(CHROMIUM)
 	$(BIN)/pytest
+	DATABASE_URL=sqlite://:memory: $(BIN)/pytest -q $(PURCHASE_TESTS)
 
 # The back offices' screenshots in docs/ (admin-operator.png, admin-merchant.png: the
 # dashboards with their charts; admin-operator-orders.png: a list narrowed by date;

@@ -42,7 +42,7 @@ PYTHON = sys.executable
 # The figures `make bench` must reach.
 HOT_RATIO_TARGET = 0.50
 SPREAD_RATIO_TARGET = 0.40
-READ_RATIO_TARGET = 0.70
+READ_RATIO_TARGET = 0.90
 TAIL_RATIO_TARGET = 5.0
 HISTORY_P99_TARGET_MS = 20.0
 RECONCILE_TARGET_S = 30.0
@@ -103,6 +103,8 @@ class Load:
     total: int = 0
     statuses: dict = field(default_factory=dict)
     errors: int = 0
+    # Milliseconds of CPU the gunicorn workers spent per request (0 for pgbench).
+    worker_cpu_ms: float = 0.0
 
     def tail_ratio(self) -> float:
         return self.p99_ms / self.p50_ms if self.p50_ms else float("inf")
@@ -285,9 +287,27 @@ class Bench:
             "--",
             *script_args,
         ]
+        cpu_before = self.workers_cpu_seconds()
         result = parse_wrk(run(command, env=self.env).stdout, label, ok_status=ok_status)
-        log(f"{label}: {result.per_second:.0f}/s p50 {result.p50_ms:.1f} p99 {result.p99_ms:.1f} ms {result.statuses}")
+        if result.total:
+            result.worker_cpu_ms = (self.workers_cpu_seconds() - cpu_before) * 1000 / result.total
+        log(
+            f"{label}: {result.per_second:.0f}/s p50 {result.p50_ms:.1f} p99 {result.p99_ms:.1f} ms "
+            f"{result.statuses}, worker CPU {result.worker_cpu_ms:.2f} ms each"
+        )
         return result
+
+    def workers_cpu_seconds(self) -> float:
+        """Return the user + system CPU seconds the server's processes (master and workers) have used."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        pids = [self.server.pid]
+        children = Path(f"/proc/{self.server.pid}/task/{self.server.pid}/children").read_text().split()
+        total = 0
+        for pid in pids + children:
+            # Fields 14 and 15 (utime, stime) after the parenthesised command name.
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / ticks
 
     def pgbench_run(self, label: str, *, buyers: tuple[int, int], products: tuple[int, int]) -> Load:
         logs = self.work / f"pgbench-{label.replace(' ', '-')}"
@@ -535,7 +555,8 @@ class Bench:
             rows.append(
                 (
                     f"{name} (16 conn.)",
-                    f"{app.per_second:.0f}/s p50 {app.p50_ms:.1f} p99 {app.p99_ms:.1f} ms",
+                    f"{app.per_second:.0f}/s p50 {app.p50_ms:.1f} p99 {app.p99_ms:.1f} ms, "
+                    f"worker CPU {app.worker_cpu_ms:.1f} ms each",
                     f"pgbench {base.per_second:.0f} tps p50 {base.p50_ms:.1f} p99 {base.p99_ms:.1f} ms",
                     f"{ratio:.2f}",
                     f">= {target:.2f}",

@@ -42,10 +42,9 @@ import django
 django.setup()
 
 from django.db import connection, transaction  # noqa: E402
-from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
-from accounts.authentication import token_claims  # noqa: E402
 from accounts.models import User  # noqa: E402
+from accounts.services import token_pair_for  # noqa: E402
 from delivery.crypto import code_encrypt, code_hint, code_lookup_hash  # noqa: E402
 from wallets.models import SYSTEM_WALLET_IDS, WalletKind  # noqa: E402
 
@@ -283,11 +282,7 @@ def _write_tokens(path: Path, user_ids: list) -> None:
     users = {user.id: user for user in User.objects.filter(id__in=user_ids)}
     lines = []
     for user_id in user_ids:
-        token = AccessToken.for_user(users[user_id])
-        # The claims the API's authentication reads (role, auth version): no user query per request.
-        for claim, value in token_claims(users[user_id]).items():
-            token[claim] = value
-        lines.append(str(token))
+        lines.append(token_pair_for(user=users[user_id]).access)
     path.write_text("\n".join(lines) + "\n")
 
 

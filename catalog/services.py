@@ -163,11 +163,7 @@ def product_take_units(*, product_id: uuid.UUID | str, quantity: int) -> Product
         product = updated[0]
         product_cache_invalidate_on_commit(product_id=product.id)
         if product.available_units == 0:
-            # A sale took the last unit (a merchant's own stock change is no event). The payload
-            # is the API's product object as this transaction leaves it, ready for the webhook.
-            outbox_emit(
-                event_type=EventType.PRODUCT_SOLD_OUT, payload={"product": as_api_json(ProductSerializer(product).data)}
-            )
+            product_sold_out_emit(product=product)
         return product
 
     state = Product.objects.filter(id=product_id).values_list("is_active", "deleted_at", "available_units").first()
@@ -177,6 +173,17 @@ def product_take_units(*, product_id: uuid.UUID | str, quantity: int) -> Product
     if not is_active:
         raise ProductUnavailable()
     raise OutOfStock(f"Only {available_units} units available, {quantity} requested.")
+
+
+def product_sold_out_emit(*, product: Product) -> None:
+    """Record `product.sold_out` for a sale that took the last unit, in the sale's transaction.
+
+    A merchant's own stock change is no event. The payload is the API's product
+    object as this transaction leaves it, ready for the webhook.
+    """
+    outbox_emit(
+        event_type=EventType.PRODUCT_SOLD_OUT, payload={"product": as_api_json(ProductSerializer(product).data)}
+    )
 
 
 def product_release_units(*, product_id: uuid.UUID | str, quantity: int) -> None:

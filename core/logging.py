@@ -12,11 +12,12 @@ line) has bearer tokens, JWTs, Stripe keys and client secrets masked before it
 is written.
 """
 
-import json
 import logging
 import re
+import time
 from contextvars import ContextVar
-from datetime import UTC, datetime
+
+import orjson
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -38,12 +39,18 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)([\"']?(?:password|secret|token|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s,;\"'&}]+"),
 ]
 
+# Something every pattern above needs in its match: text without any of these (an access line's
+# path, a user id, most messages) is returned as it is, after one scan instead of one per pattern.
+_MAYBE_SECRET = re.compile(r"eyJ|\$|_test_|_live_|whsec_|(?i:bearer|password|secret|token|authorization)")
+
 # Attributes every LogRecord has; anything else was passed in `extra` and is emitted as a field.
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
 def redact(text: str) -> str:
     """Mask every credential `_SECRET_PATTERNS` recognises in `text`."""
+    if _MAYBE_SECRET.search(text) is None:
+        return text
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda match: (match.group(1) if match.groups() else "") + REDACTED, text)
     return text
@@ -53,9 +60,9 @@ class JsonFormatter(logging.Formatter):
     """Render a record as one JSON line: time, level, logger, message, request id and `extra` fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        created = datetime.fromtimestamp(record.created, UTC)
         entry = {
-            "time": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            # ISO 8601 UTC to the millisecond, "2026-01-01T12:00:00.123Z".
+            "time": f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(record.created))}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -72,10 +79,10 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         # Redacted field by field, before JSON escaping could hide a `"password": "…"` from the patterns.
-        return json.dumps(
-            {key: redact(value) if isinstance(value, str) else value for key, value in entry.items()},
-            ensure_ascii=False,
-        )
+        # orjson: the same JSON as json.dumps(ensure_ascii=False), compact, in a fraction of the time.
+        return orjson.dumps(
+            {key: redact(value) if isinstance(value, str) else value for key, value in entry.items()}
+        ).decode()
 
 
 class PlainFormatter(logging.Formatter):

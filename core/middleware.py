@@ -50,13 +50,15 @@ class RequestLogMiddleware:
     """
 
     HEADER = "X-Request-ID"
+    # Read from META directly: `request.headers` would build a map of every header first.
+    _META_KEY = "HTTP_X_REQUEST_ID"
     _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get(self.HEADER, "")
+        incoming = request.META.get(self._META_KEY, "")
         request_id = incoming if self._SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
@@ -75,9 +77,12 @@ class RequestLogMiddleware:
     def _log(request, status_code: int, seconds: float) -> None:
         # DRF puts the user its JWT authentication found on the Django request; without a
         # token that is None, or AuthenticationMiddleware's (lazy, session) user.
+        level = logging.ERROR if status_code >= 500 else logging.INFO
+        # A level that is off (LOG_LEVEL=WARNING) writes nothing: build nothing for it either.
+        if not access_logger.isEnabledFor(level):
+            return
         user = request.__dict__.get("user")
         user_id = str(user.pk) if getattr(user, "is_authenticated", False) else None
-        level = logging.ERROR if status_code >= 500 else logging.INFO
         access_logger.log(
             level,
             "%s %s %s",

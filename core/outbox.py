@@ -16,20 +16,20 @@ imports none of them and every process (web, worker, beat) has the same table::
     outbox_subscribe(event_type=EventType.ORDER_COMPLETED, handler=deliveries_create_for_event)
 """
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from uuid import UUID
 
+import orjson
 from django.db import models, transaction
 from django.utils import timezone
-from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 
 from core.logging import request_id_var
 from core.models import OutboxEvent
 from core.queue import task_enqueue
+from core.renderers import CamelCaseORJSONRenderer
 
 logger = logging.getLogger("paymentflow.outbox")
 
@@ -90,7 +90,7 @@ def outbox_emit(*, event_type: str, payload: dict) -> OutboxEvent:
 
 def as_api_json(data) -> dict:
     """Return serializer data exactly as the API sends it (camelCase keys, money as strings), for a payload."""
-    return json.loads(CamelCaseJSONRenderer().render(data))
+    return orjson.loads(CamelCaseORJSONRenderer().render(data))
 
 
 def outbox_enqueue(*, event_id: UUID) -> None:

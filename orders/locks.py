@@ -5,7 +5,9 @@ so neither can hold a row the other waits for while waiting for one the other
 holds: no deadlock. Each app locks its own rows (`wallets.locks`,
 `catalog.locks`, `delivery.locks`, `order_qs_select_for_update` here); `LockSequence` is how an
 order's money path takes them together, and it refuses a lock asked for out of
-order, so the rule is enforced where it is written. Keep the time between the
+order, so the rule is enforced where it is written. On PostgreSQL the wallet
+purchase takes the same locks in the same order inside one SQL function
+(orders/migrations/0007_wallet_purchase_function.py). Keep the time between the
 product lock and COMMIT short: it is the hot row when many buy one item.
 """
 

@@ -1,3 +1,4 @@
+import copy
 from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema_field
@@ -42,6 +43,20 @@ class PaymentSerializer(serializers.Serializer):
         allow_null=True, help_text="Only shown to the buyer, and only while the order is PENDING."
     )
     expires_at = serializers.DateTimeField(allow_null=True)
+
+
+def new_order_without_refunds(order: Order) -> Order:
+    """Return a copy of an order created in this transaction, to render: its refunds known to be none.
+
+    What prefetch_related("refunds") would leave (a queryset evaluated to no
+    rows), so rendering reads and compiles nothing for them. A copy: the
+    caller's object still reads its refunds as they come.
+    """
+    fresh = copy.copy(order)
+    refunds = Refund.objects.none()
+    refunds._result_cache, refunds._prefetch_done = [], True
+    fresh._prefetched_objects_cache = {"refunds": refunds}
+    return fresh
 
 
 class OrderSerializer(serializers.ModelSerializer):

@@ -401,7 +401,7 @@ REST_FRAMEWORK = {
         "accounts.authentication.VersionedJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["djangorestframework_camel_case.render.CamelCaseJSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.CamelCaseORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.DecimalCamelCaseJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageLimitPagination",
     "PAGE_SIZE": 20,

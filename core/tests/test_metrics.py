@@ -7,13 +7,13 @@ paymentflow/tests/test_metrics_server.py.
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.metrics import webhook_delivery_record
 from orders.models import PaymentMethod
-from orders.services import order_purchase, order_refund
+from orders.services import order_purchase, order_refund, purchase
 from wallets import services
 from wallets.exceptions import InsufficientFunds
 
@@ -130,13 +130,19 @@ def test_a_method_nobody_knows_is_labelled_other(api_client):
     assert sample("paymentflow_http_requests_total", **labels) == before + 1
 
 
+@pytest.mark.parametrize("in_one_statement", [True, False], ids=["function", "orm"])
 def test_orders_are_counted_per_status_reached_after_commit(
-    django_capture_on_commit_callbacks, user, product, funded_wallet
+    django_capture_on_commit_callbacks, user, product, funded_wallet, monkeypatch, in_one_statement
 ):
+    # Both wallet purchase paths count (the function's on PostgreSQL only: SQLite cannot run it).
+    if in_one_statement and connection.vendor != "postgresql":
+        pytest.skip("the PostgreSQL function")
+    monkeypatch.setattr(purchase, "_in_one_statement", lambda: in_one_statement)
     funded_wallet(user, "100.00")
     completed = {"status": "COMPLETED", "payment_method": "WALLET"}
     partial = {"status": "PARTIALLY_REFUNDED", "payment_method": "WALLET"}
     before = (sample("paymentflow_orders_total", **completed), sample("paymentflow_orders_total", **partial))
+    purchases_before = sample("paymentflow_ledger_journals_total", kind="PURCHASE")
 
     with django_capture_on_commit_callbacks(execute=True):
         order = order_purchase(buyer=user, product_id=product.id, quantity=1, method=PaymentMethod.WALLET)
@@ -148,6 +154,7 @@ def test_orders_are_counted_per_status_reached_after_commit(
 
     after = (sample("paymentflow_orders_total", **completed), sample("paymentflow_orders_total", **partial))
     assert after == (before[0] + 1, before[1] + 1)
+    assert sample("paymentflow_ledger_journals_total", kind="PURCHASE") == purchases_before + 1
 
 
 def test_journals_are_counted_by_kind_and_a_rolled_back_one_is_not(django_capture_on_commit_callbacks, user):

@@ -1,18 +1,21 @@
 """POST /orders, GET /orders…, POST /orders/{id}/refund against the contract in docs/api.md."""
 
 import threading
+import time
 from decimal import Decimal
 from uuid import uuid4
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from orders import locks
 from orders.models import Order, OrderStatus, OrderStatusChange
+from orders.services import purchase
 from orders.tests.helpers import balance, entries_for_order, funded_buyer, platform_revenue
 from wallets.models import LedgerEntry, Wallet
 from wallets.services import wallet_withdraw
@@ -143,6 +146,16 @@ class TestWalletPurchase:
         assert api_client.get(f"/api/v1/products/{product.id}").json()["availableUnits"] == 3
 
 
+def test_a_new_order_is_answered_without_reading_refunds(auth_client):
+    buyer = funded_buyer("10.00")
+    product = ProductFactory(price=Decimal("1.00"), available_units=2)
+    with CaptureQueriesContext(connection) as captured:
+        response = buy(auth_client(buyer), product)
+
+    assert (response.status_code, response.json()["refunds"], response.json()["refundedAmount"]) == (201, [], "0.00")
+    assert not [query for query in captured if "orders_refund" in query["sql"]]
+
+
 class TestPurchaseErrors:
     def assert_nothing_changed(self, before, buyer, merchant, product):
         assert snapshot(buyer, merchant, product=product) == before
@@ -154,6 +167,7 @@ class TestPurchaseErrors:
         response = buy(auth_client(buyer), product)
         assert response.status_code == 409
         assert response.json()["code"] == "insufficient_funds"
+        assert response.json()["detail"] == "Wallet balance 20.00 is less than 50.00."
         assert response["Content-Type"] == "application/problem+json"
         self.assert_nothing_changed(before, buyer, product.merchant, product)
 
@@ -164,6 +178,7 @@ class TestPurchaseErrors:
         response = buy(auth_client(buyer), product, quantity=3)
         assert response.status_code == 409
         assert response.json()["code"] == "out_of_stock"
+        assert response.json()["detail"] == "Only 2 units available, 3 requested."
         self.assert_nothing_changed(before, buyer, product.merchant, product)
 
     def test_inactive_product_is_unavailable(self, auth_client):
@@ -223,6 +238,15 @@ class TestPurchaseErrors:
         response = buy(auth_client(buyer), product)
         assert response.status_code == 409
         assert response.json()["code"] == "wallet_frozen"
+        self.assert_nothing_changed(before, buyer, product.merchant, product)
+
+    def test_frozen_merchant_wallet(self, auth_client):
+        buyer = funded_buyer("100.00")
+        product = ProductFactory(price=Decimal("1.00"), available_units=2)
+        Wallet.objects.filter(user=product.merchant).update(is_frozen=True)
+        before = snapshot(buyer, product.merchant, product=product)
+        response = buy(auth_client(buyer), product)
+        assert (response.status_code, response.json()["code"]) == (409, "wallet_frozen")
         self.assert_nothing_changed(before, buyer, product.merchant, product)
 
     @pytest.mark.parametrize("quantity", [0, 101, -1, "x", 1.5, None])
@@ -516,18 +540,25 @@ def test_a_product_moved_to_another_merchant_is_sold_for_the_new_one(auth_client
     assert Order.objects.count() == 2
 
 
-def _move_product_before_taking_units(monkeypatch, product, merchants):
+def _move_product_before_taking_units(monkeypatch, product, merchants, path):
     """Commit a move of `product` to the next of `merchants` (from another connection) between the
-    purchase's wallet lock and its stock lock, on every attempt."""
-    take_units = locks.product_take_units
+    purchase's wallet lock and its stock lock, on every attempt, on the purchase `path` asked for."""
     moves = iter(merchants)
+
+    def move(merchant):
+        Product.objects.filter(id=product.id).update(merchant=merchant)
+
+    if path == "function":
+        _move_while_the_function_waits_for_the_product(monkeypatch, product, moves, move)
+        return
+    # The ORM path, which SQLite takes, here on PostgreSQL: SQLite cannot run the mover's thread.
+    monkeypatch.setattr(purchase, "_in_one_statement", lambda: False)
+    take_units = locks.product_take_units
 
     def move_then_take(**kwargs):
         merchant = next(moves, None)
         if merchant is not None:
-            mover = threading.Thread(
-                target=lambda: (Product.objects.filter(id=product.id).update(merchant=merchant), connection.close())
-            )
+            mover = threading.Thread(target=lambda: (move(merchant), connection.close()))
             mover.start()
             mover.join()
         return take_units(**kwargs)
@@ -535,12 +566,51 @@ def _move_product_before_taking_units(monkeypatch, product, merchants):
     monkeypatch.setattr(locks, "product_take_units", move_then_take)
 
 
+def _move_while_the_function_waits_for_the_product(monkeypatch, product, moves, move):
+    """The PostgreSQL path has no Python between its locks: another connection holds the product's
+    row while an attempt starts, and moves it once the attempt, its wallets locked, waits for that row."""
+    attempt = purchase._wallet_purchase_statement
+
+    def hold_move_release(buyer_pid, held):
+        with transaction.atomic():
+            Product.objects.select_for_update().get(id=product.id)
+            held.set()
+            while not _waits_for_a_lock(buyer_pid):
+                time.sleep(0.01)
+            move(merchant)
+        connection.close()
+
+    def attempt_with_a_move(**kwargs):
+        nonlocal merchant
+        merchant = next(moves, None)
+        if merchant is None:
+            return attempt(**kwargs)
+        held = threading.Event()
+        mover = threading.Thread(target=hold_move_release, args=(connection.connection.info.backend_pid, held))
+        mover.start()
+        held.wait()
+        try:
+            return attempt(**kwargs)
+        finally:
+            mover.join()
+
+    merchant = None
+    monkeypatch.setattr(purchase, "_wallet_purchase_statement", attempt_with_a_move)
+
+
+def _waits_for_a_lock(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", [pid])
+        return bool(cursor.fetchone()[0])
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_product_moved_during_a_purchase_is_bought_again_from_its_new_merchant(auth_client, monkeypatch):
+@pytest.mark.parametrize("path", ["function", "orm"])
+def test_a_product_moved_during_a_purchase_is_bought_again_from_its_new_merchant(auth_client, monkeypatch, path):
     buyer = funded_buyer("100.00")
     product = ProductFactory(price=Decimal("10.00"), available_units=5)
     first_merchant, new_merchant = product.merchant, MerchantFactory()
-    _move_product_before_taking_units(monkeypatch, product, [new_merchant])
+    _move_product_before_taking_units(monkeypatch, product, [new_merchant], path)
 
     response = buy(auth_client(buyer), product)
 
@@ -557,11 +627,12 @@ def test_a_product_moved_during_a_purchase_is_bought_again_from_its_new_merchant
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_product_that_keeps_moving_is_refused_and_nothing_is_written(auth_client, monkeypatch):
+@pytest.mark.parametrize("path", ["function", "orm"])
+def test_a_product_that_keeps_moving_is_refused_and_nothing_is_written(auth_client, monkeypatch, path):
     buyer = funded_buyer("100.00")
     product = ProductFactory(price=Decimal("10.00"), available_units=5)
     merchants = [MerchantFactory() for _ in range(3)]
-    _move_product_before_taking_units(monkeypatch, product, merchants)
+    _move_product_before_taking_units(monkeypatch, product, merchants, path)
 
     response = buy(auth_client(buyer), product)
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from catalog.exceptions import OutOfStock
-from catalog.models import DeliveryKind
+from catalog.models import DeliveryKind, Product
 from catalog.tests.factories import ProductFactory
 from core.money import to_minor_units
 from core.tests.localstripe import confirm_payment_intent
@@ -94,6 +94,19 @@ def test_more_codes_than_the_pool_holds_is_out_of_stock_and_takes_nothing():
 
     assert set(Code.objects.filter(product=product).values_list("status", flat=True)) == {CodeStatus.AVAILABLE}
     assert (stock(product), balance(buyer), Order.objects.count(), Delivery.objects.count()) == ((2, 2), D(100), 0, 0)
+
+
+def test_a_pool_smaller_than_the_stock_says_is_out_of_stock_and_takes_nothing():
+    # Stock and pool disagreeing is a fault reconcile reports; a purchase must still take nothing.
+    product = codes_product(codes=2)
+    Product.objects.filter(id=product.id).update(available_units=5, units_supplied=5)
+    buyer = funded_buyer("100.00")
+
+    with pytest.raises(OutOfStock, match=r"Only 2 codes available, 3 requested\."):
+        buy(product, buyer=buyer, quantity=3)
+
+    assert set(Code.objects.filter(product=product).values_list("status", flat=True)) == {CodeStatus.AVAILABLE}
+    assert (stock(product), balance(buyer), Order.objects.count(), Delivery.objects.count()) == ((5, 5), D(100), 0, 0)
 
 
 def test_a_purchase_refused_for_funds_keeps_its_codes_available():
@@ -225,6 +238,7 @@ def test_the_payment_webhook_delivers_the_reserved_codes(stripe_settings, auth_c
     body, header = signed_event(settings, event_type="payment_intent.succeeded", intent=succeeded_intent(order))
 
     assert post_event(api_client, body, header).status_code == 200
+    # Stored by the request, processed by the task (its body run by post_event, as the worker would).
     assert outcome_of(body) == "PROCESSED"
 
     assert set(codes_of(order).values()) == {CodeStatus.DELIVERED}

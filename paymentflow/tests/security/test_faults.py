@@ -285,16 +285,21 @@ class PauseAfter:
 
 
 @pytest.mark.parametrize(
-    ("module", "step"),
+    ("in_one_statement", "module", "step"),
     [
-        # Units taken, the product row locked, nothing else written yet.
-        (locks, "product_take_units"),
+        # The ORM path (SQLite's, here on PostgreSQL). Units taken, the product row locked, nothing else written yet.
+        (False, locks, "product_take_units"),
         # Everything written (order, journal, history), only COMMIT left.
-        (purchase, "order_record_created"),
+        (False, purchase, "order_record_created"),
+        # PostgreSQL's function: everything written in one statement, then the event; only COMMIT left.
+        (True, purchase, "_wallet_purchase_statement"),
     ],
-    ids=["units-taken", "before-commit"],
+    ids=["units-taken", "before-commit", "function-before-commit"],
 )
-def test_database_connection_killed_inside_a_purchase_writes_nothing(live_server, monkeypatch, module, step):
+def test_database_connection_killed_inside_a_purchase_writes_nothing(
+    live_server, monkeypatch, in_one_statement, module, step
+):
+    monkeypatch.setattr(purchase, "_in_one_statement", lambda: in_one_statement)
     buyer, merchant = UserFactory(), MerchantFactory()
     fund_wallet(buyer, "100.00")
     product = ProductFactory(merchant=merchant, price=D("10.00"), available_units=5)
