@@ -5,6 +5,10 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from accounts.tests.factories import UserFactory
+from core.money import to_minor_units
+from core.tests.localstripe import confirm_payment_intent
+from orders.models import Order
+from orders.services.card import order_complete_card_payment
 from wallets.models import LedgerEntry, WalletKind
 from wallets.tests.factories import fund_wallet, wallet_of
 
@@ -32,3 +36,15 @@ def entries_for_order(order_id) -> dict[str, Decimal]:
     for entry_type, amount in rows:
         sums[entry_type] = sums.get(entry_type, Decimal("0")) + amount
     return sums
+
+
+def card_order_pay(order: Order) -> Order:
+    """Pay a PENDING card order at localstripe and complete it as its payment webhook does; return it fresh."""
+    assert confirm_payment_intent(payment_intent_id=order.payment_intent_id) == "succeeded"
+    order_complete_card_payment(
+        order_id=order.id,
+        payment_intent_id=order.payment_intent_id,
+        amount_minor=to_minor_units(order.total_amount),
+        currency=order.currency,
+    )
+    return Order.objects.get(id=order.id)

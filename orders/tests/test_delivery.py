@@ -10,8 +10,6 @@ from django.utils import timezone
 from catalog.exceptions import OutOfStock
 from catalog.models import DeliveryKind, Product
 from catalog.tests.factories import ProductFactory
-from core.money import to_minor_units
-from core.tests.localstripe import confirm_payment_intent
 from core.tests.threads import run_together
 from delivery.crypto import code_decrypt
 from delivery.exceptions import DeliveryNotFound
@@ -21,8 +19,8 @@ from delivery.services.licenses import license_activate
 from delivery.tests.factories import ProductFileFactory, codes_product
 from orders.models import Order, OrderStatus, PaymentMethod
 from orders.services import order_purchase, order_refund
-from orders.services.card import order_complete_card_payment, order_fail
-from orders.tests.helpers import balance, funded_buyer
+from orders.services.card import order_fail
+from orders.tests.helpers import balance, card_order_pay, funded_buyer
 from orders.tests.test_card import outcome_of, post_event, signed_event, succeeded_intent
 from reconciliation.tests.helpers import failing, reconcile_json
 from wallets.exceptions import InsufficientFunds
@@ -198,17 +196,6 @@ def test_the_full_refund_of_a_product_without_codes_returns_its_units(product):
 # --- card orders ------------------------------------------------------------------------------
 
 
-def paid(order) -> Order:
-    assert confirm_payment_intent(payment_intent_id=order.payment_intent_id) == "succeeded"
-    order_complete_card_payment(
-        order_id=order.id,
-        payment_intent_id=order.payment_intent_id,
-        amount_minor=to_minor_units(order.total_amount),
-        currency=order.currency,
-    )
-    return Order.objects.get(id=order.id)
-
-
 def test_a_card_order_reserves_its_codes_and_delivers_them_when_paid(stripe_settings):
     product = codes_product(codes=3, price="25.00")
     buyer = funded_buyer("0")
@@ -222,7 +209,7 @@ def test_a_card_order_reserves_its_codes_and_delivers_them_when_paid(stripe_sett
     assert (pending.delivery.status, pending.codes) == (DeliveryStatus.PENDING, [])
     assert_books_clean()
 
-    order = paid(order)
+    order = card_order_pay(order)
 
     assert order.status == OrderStatus.COMPLETED
     assert set(codes_of(order).values()) == {CodeStatus.DELIVERED}
@@ -276,7 +263,7 @@ def test_an_expired_card_order_releases_its_codes(stripe_settings):
 
 def test_the_full_refund_of_a_card_order_burns_its_codes(stripe_settings):
     product = codes_product(codes=2, price="25.00")
-    order = paid(buy(product, buyer=funded_buyer("0"), method=PaymentMethod.GATEWAY))
+    order = card_order_pay(buy(product, buyer=funded_buyer("0"), method=PaymentMethod.GATEWAY))
 
     order_refund(order_id=order.id, actor=product.merchant)
 

@@ -13,12 +13,11 @@ from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from core import gateway
 from core.money import to_minor_units
-from core.tests.localstripe import confirm_payment_intent, stripe_test_client
+from core.tests.localstripe import stripe_test_client
 from core.tests.threads import run_together
 from orders.models import Order, OrderStatus, PaymentMethod, Refund, RefundStatus, WebhookEvent, WebhookOutcome
 from orders.services import order_purchase
-from orders.services.card import order_complete_card_payment
-from orders.tests.helpers import balance, funded_buyer, platform_revenue
+from orders.tests.helpers import balance, card_order_pay, funded_buyer, platform_revenue
 from orders.tests.test_card import post_event, signed_event
 from wallets.models import SYSTEM_WALLET_IDS, Journal, LedgerEntry, WalletKind
 from wallets.services import wallet_withdraw
@@ -182,14 +181,7 @@ def card_order(stripe_settings):
     merchant = MerchantFactory()
     product = ProductFactory(merchant=merchant, price=D("30.00"), available_units=2)
     order = order_purchase(buyer=UserFactory(), product_id=product.id, quantity=1, method=PaymentMethod.GATEWAY)
-    assert confirm_payment_intent(payment_intent_id=order.payment_intent_id) == "succeeded"
-    order_complete_card_payment(
-        order_id=order.id,
-        payment_intent_id=order.payment_intent_id,
-        amount_minor=to_minor_units(order.total_amount),
-        currency=order.currency,
-    )
-    order.refresh_from_db()
+    order = card_order_pay(order)
     return order, merchant
 
 
@@ -300,10 +292,7 @@ def test_ten_simultaneous_card_refunds_of_5_on_a_30_order_exactly_six_reach_stri
     merchant = MerchantFactory()
     product = ProductFactory(merchant=merchant, price=D("30.00"), available_units=1)
     order = order_purchase(buyer=UserFactory(), product_id=product.id, quantity=1, method=PaymentMethod.GATEWAY)
-    confirm_payment_intent(payment_intent_id=order.payment_intent_id)
-    order_complete_card_payment(
-        order_id=order.id, payment_intent_id=order.payment_intent_id, amount_minor=3000, currency=order.currency
-    )
+    card_order_pay(order)
 
     results = run_together(10, lambda _: refund(auth_client(merchant), order.id, amount="5.00").status_code)
 

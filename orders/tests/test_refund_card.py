@@ -13,13 +13,11 @@ from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from core import gateway
-from core.money import to_minor_units
-from core.tests.localstripe import confirm_payment_intent, stripe_test_client
+from core.tests.localstripe import stripe_test_client
 from orders.models import Order, OrderStatus, PaymentMethod, Refund, RefundStatus, WebhookEvent, WebhookOutcome
 from orders.services import order_purchase, order_refund
-from orders.services.card import order_complete_card_payment
 from orders.services.refunds.card import refund_at_gateway
-from orders.tests.helpers import balance
+from orders.tests.helpers import balance, card_order_pay
 from orders.tests.test_card import post_event, signed_event
 from wallets.models import LedgerEntry
 from wallets.services import wallet_withdraw
@@ -35,14 +33,7 @@ def card_sale(stripe_settings):
     merchant = MerchantFactory()
     product = ProductFactory(merchant=merchant, price=Decimal("25.00"), available_units=5)
     order = order_purchase(buyer=UserFactory(), product_id=product.id, quantity=1, method=PaymentMethod.GATEWAY)
-    assert confirm_payment_intent(payment_intent_id=order.payment_intent_id) == "succeeded"
-    order_complete_card_payment(
-        order_id=order.id,
-        payment_intent_id=order.payment_intent_id,
-        amount_minor=to_minor_units(order.total_amount),
-        currency=order.currency,
-    )
-    order.refresh_from_db()
+    order = card_order_pay(order)
     return order, merchant
 
 

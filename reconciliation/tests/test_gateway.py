@@ -9,6 +9,7 @@ from orders.models import Order, OrderStatus, PaymentMethod, StatusChangeSource
 from orders.services import order_purchase, order_refund
 from orders.services.card import order_complete_card_payment, order_fail
 from orders.services.refunds.card import refund_at_gateway
+from orders.tests.helpers import card_order_pay
 from reconciliation.models import ReconciliationRun
 from reconciliation.tests.helpers import check_of, delivery_as_status_implies, failing, reconcile, reconcile_json
 
@@ -22,15 +23,7 @@ class TestGatewayPayments:
 
         def paid() -> Order:
             order = order_purchase(buyer=shop["buyer"], product_id=product.id, quantity=1, method=PaymentMethod.GATEWAY)
-            assert confirm_payment_intent(payment_intent_id=order.payment_intent_id) == "succeeded"
-            order_complete_card_payment(
-                order_id=order.id,
-                payment_intent_id=order.payment_intent_id,
-                amount_minor=to_minor_units(order.total_amount),
-                currency=order.currency,
-            )
-            order.refresh_from_db()
-            return order
+            return card_order_pay(order)
 
         completed, refunded = paid(), paid()
         order_refund(order_id=refunded.id, actor=shop["merchant"])

@@ -42,10 +42,10 @@ from accounts.services import token_pair_for
 from accounts.tests.factories import MerchantFactory, UserFactory
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
-from core.money import percent_of, quantize, to_minor_units
-from core.tests.localstripe import confirm_payment_intent
+from core.money import percent_of, quantize
 from orders.models import Order, OrderStatus
-from orders.services.card import order_complete_card_payment, order_expire, order_fail
+from orders.services.card import order_expire, order_fail
+from orders.tests.helpers import card_order_pay
 from wallets.models import Wallet, WalletKind
 from wallets.services import wallet_freeze, wallet_unfreeze
 
@@ -222,13 +222,7 @@ class LedgerMachine(RuleBasedStateMachine):
         order = Order.objects.get(id=data.draw(st.sampled_from(self._orders_in(OrderStatus.PENDING))))
         if outcome == "paid":
             # What the payment_intent.succeeded webhook does once Stripe took the money.
-            assert confirm_payment_intent(payment_intent_id=order.payment_intent_id) == "succeeded"
-            order_complete_card_payment(
-                order_id=order.id,
-                payment_intent_id=order.payment_intent_id,
-                amount_minor=to_minor_units(order.total_amount),
-                currency=order.currency,
-            )
+            card_order_pay(order)
             self.model.balances[self._index_of(order.merchant_id)] += order.total_amount - order.fee_amount
             self.model.orders[str(order.id)] = OrderStatus.COMPLETED
             return

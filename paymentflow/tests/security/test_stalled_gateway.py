@@ -27,7 +27,8 @@ from core.money import to_minor_units
 from core.tests.localstripe import confirm_payment_intent, wait_until
 from orders.models import Order, OrderStatus, PaymentMethod, RefundStatus, StatusChangeSource
 from orders.services import order_purchase, order_refund
-from orders.services.card import order_complete_card_payment, order_fail
+from orders.services.card import order_fail
+from orders.tests.helpers import card_order_pay
 from orders.tests.test_card import post_event, signed_event, succeeded_intent
 from paymentflow.tests.security.test_faults import assert_reconcile_clean
 from paymentflow.tests.servers import database_environment, gunicorn
@@ -59,14 +60,7 @@ def paid_card_order(*, merchant, price="25.00") -> Order:
     buyer = UserFactory()
     product = ProductFactory(merchant=merchant, price=D(price), available_units=5)
     order = order_purchase(buyer=buyer, product_id=product.id, quantity=1, method=PaymentMethod.GATEWAY)
-    assert confirm_payment_intent(payment_intent_id=order.payment_intent_id) == "succeeded"
-    order_complete_card_payment(
-        order_id=order.id,
-        payment_intent_id=order.payment_intent_id,
-        amount_minor=to_minor_units(order.total_amount),
-        currency=order.currency,
-    )
-    order.refresh_from_db()
+    order = card_order_pay(order)
     assert order.status == OrderStatus.COMPLETED
     return order
 
