@@ -20,6 +20,13 @@ AUTH_VERSION_CLAIM = "auth_version"
 
 # Token claim → User field, for the fields a request may decide on without a query.
 _CLAIMED_FIELDS = {"user_id": "id", "role": "role", "is_staff": "is_staff", "is_superuser": "is_superuser"}
+# The fields a request's user is built with, in the model's order (`Model.from_db` wants
+# it): the claimed ones, and what a version match proves. Every other field is deferred.
+_LOADED_FIELDS = tuple(
+    field.attname
+    for field in User._meta.concrete_fields
+    if field.attname in {*_CLAIMED_FIELDS.values(), "is_active", "auth_version"}
+)
 
 
 def token_claims(user: User) -> dict:
@@ -55,5 +62,4 @@ class VersionedJWTAuthentication(JWTAuthentication):
         if version == NO_VERSION or auth_version_current(user_id=user_id) != version:
             raise InvalidToken("This token was issued before its account changed; log in again.")
         claimed.update(id=user_id, is_active=True, auth_version=version)
-        names = [field.attname for field in User._meta.concrete_fields if field.attname in claimed]
-        return User.from_db("default", names, [claimed[name] for name in names])
+        return User.from_db("default", _LOADED_FIELDS, [claimed[name] for name in _LOADED_FIELDS])
