@@ -119,7 +119,9 @@ class MerchantWebhookDeliveryAdmin(MerchantOwnedAdmin):
         "endpoint",
         "event_id",
     ]
-    list_filter = ["status", "event_type", "endpoint"]
+    # The endpoint filter lists the merchant's own endpoints only (the plain related
+    # filter would offer every merchant's URLs).
+    list_filter = ["status", "event_type", ("endpoint", admin.RelatedOnlyFieldListFilter)]
     ordering = ["-created_at", "-id"]
     fields = WEBHOOK_DELIVERY_FIELDS
     readonly_fields = fields
@@ -130,9 +132,6 @@ class MerchantWebhookDeliveryAdmin(MerchantOwnedAdmin):
 
     def get_queryset(self, request):
         return WebhookDelivery.objects.filter(endpoint__merchant=request.user).select_related("endpoint")
-
-    def get_list_filter(self, request):
-        return self.list_filter
 
     def lookup_allowed(self, lookup, value, request=None):
         # The endpoint filter and the endpoints page's link; scoped by the queryset above.

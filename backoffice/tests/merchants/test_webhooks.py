@@ -73,6 +73,18 @@ def test_the_delivery_log_shows_own_deliveries_and_retries_them(merchant, mercha
     assert failed.status == DeliveryStatus.PENDING and failed.next_attempt_at <= timezone.now()
 
 
+def test_the_endpoint_filter_offers_only_the_merchants_own_endpoints(merchant, merchant_client):
+    own = WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(merchant=merchant, url="https://own.example.com/hook"))
+    others = WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(url="https://rival.example.com/hook"))
+
+    page = merchant_client.get(DELIVERIES).content.decode()
+
+    assert own.endpoint.url in page
+    assert others.endpoint.url not in page
+    filtered = merchant_client.get(DELIVERIES, {"endpoint__id__exact": str(own.endpoint_id)})
+    assert results(filtered) == [own]
+
+
 def test_sale_emails_are_opt_in_and_set_here(merchant, merchant_client):
     response = merchant_client.get(PREFERENCES)
     preference = NotificationPreference.objects.get(merchant=merchant)
