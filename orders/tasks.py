@@ -21,4 +21,4 @@ def webhook_events_sweep_task() -> int:
 @shared_task(name="orders.expire_due")
 def orders_expire_due_task() -> int:
     """Expire the unpaid card orders past their reservation; return how many expired."""
-    return orders_expire_due().expired
+    return len(orders_expire_due().expired)
