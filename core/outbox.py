@@ -30,6 +30,7 @@ from core.logging import request_id_var
 from core.models import OutboxEvent
 from core.queue import task_enqueue
 from core.renderers import CamelCaseORJSONRenderer
+from core.retries import backoff_delay
 
 logger = logging.getLogger("paymentflow.outbox")
 
@@ -100,10 +101,6 @@ def outbox_enqueue(*, event_id: UUID) -> None:
     task_enqueue(outbox_publish_task, event_id=str(event_id))
 
 
-def _backoff(attempts: int) -> timedelta:
-    return min(SWEEP_GRACE * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
-
-
 def outbox_publish(*, event_id: UUID | str) -> OutboxEvent | None:
     """Hand an event to each of its subscribers, once; return it, or None if there was nothing to do.
 
@@ -118,7 +115,9 @@ def outbox_publish(*, event_id: UUID | str) -> OutboxEvent | None:
         if event is None or event.attempts >= OUTBOX_MAX_ATTEMPTS:
             return None
         event.attempts += 1
-        event.next_attempt_at = now + _backoff(event.attempts)
+        event.next_attempt_at = now + backoff_delay(
+            base_seconds=SWEEP_GRACE.total_seconds(), attempts=event.attempts, cap_seconds=MAX_BACKOFF.total_seconds()
+        )
         event.save(update_fields=["attempts", "next_attempt_at"])
     token = request_id_var.set(event.request_id or None)
     try:

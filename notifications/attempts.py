@@ -1,4 +1,4 @@
-"""What webhook deliveries and emails share: claiming an attempt, and when the next one is due.
+"""What webhook deliveries and emails share: claiming an attempt, and which rows are due (the backoff is core.retries').
 
 A claim is one conditional UPDATE on the row's own table: it succeeds for one
 worker only (PostgreSQL re-checks the WHERE on the row it waited for), counts
@@ -15,12 +15,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 PENDING = "PENDING"
-
-
-def backoff_delay(*, base_seconds: float, attempts: int, cap_seconds: float | None = None) -> timedelta:
-    """Return the wait after the `attempts`-th failed attempt: base, then doubling."""
-    seconds = base_seconds * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, cap_seconds) if cap_seconds is not None else seconds)
 
 
 def attempt_claim(*, model: type[models.Model], pk, lease_seconds: float) -> bool:

@@ -18,7 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.metrics import webhook_delivery_record
-from notifications.attempts import attempt_claim, backoff_delay
+from core.retries import backoff_delay
+from notifications.attempts import attempt_claim
 from notifications.exceptions import WebhookDeliveryNotFound, WebhookEndpointDisabled
 from notifications.locks import delivery_lock
 from notifications.models import DeliveryStatus, EmailKind, WebhookDelivery, WebhookEndpoint

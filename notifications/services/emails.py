@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from notifications.attempts import attempt_claim, backoff_delay
+from core.retries import backoff_delay
+from notifications.attempts import attempt_claim
 from notifications.locks import email_lock
 from notifications.messages import email_render
 from notifications.models import EmailKind, EmailStatus, NotificationPreference, OutgoingEmail
