@@ -28,6 +28,7 @@ from catalog.locks import product_lock
 from catalog.models import MAX_UNITS, DeliveryKind, Product
 from catalog.serializers import ProductSerializer
 from core.outbox import EventType, as_api_json, outbox_emit
+from core.transactions import atomic_required
 
 # The fields a merchant may change (PATCH /products/{id}); anything else is never applied.
 UPDATABLE_FIELDS = frozenset({"name", "description", "price", "available_units", "is_active", "activation_limit"})
@@ -124,11 +125,6 @@ def product_restore(*, product_id: uuid.UUID | str) -> Product:
     return product
 
 
-def _require_transaction(function: str) -> None:
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError(f"{function}() must run inside the caller's transaction.atomic() block.")
-
-
 def _take_units_sql() -> str:
     meta = Product._meta
     columns = ", ".join(f'"{field.column}"' for field in meta.concrete_fields)
@@ -152,7 +148,7 @@ def product_take_units(*, product_id: uuid.UUID | str, quantity: int) -> Product
     returned are the ones the order is written with. Raises `ProductNotFound`
     (missing or deleted), `ProductUnavailable` (inactive) or `OutOfStock`.
     """
-    _require_transaction("product_take_units")
+    atomic_required("product_take_units() must run inside the caller's transaction.atomic() block.")
     if quantity < 1:
         raise ValueError("quantity must be a positive number of units")
     connection = transaction.get_connection()
@@ -209,7 +205,7 @@ def product_supply_units(*, product: Product, quantity: int) -> None:
     For the code pool of a CODES product, whose units are its AVAILABLE codes:
     both `available_units` and `units_supplied` move, as a restock would.
     """
-    _require_transaction("product_supply_units")
+    atomic_required("product_supply_units() must run inside the caller's transaction.atomic() block.")
     if product.available_units + quantity > MAX_UNITS:
         raise TooManyUnits(f"A product holds at most {MAX_UNITS} units.")
     Product.objects.filter(id=product.id).update(
@@ -227,7 +223,7 @@ def product_retire_units(*, product_id: uuid.UUID | str, quantity: int) -> None:
     They do not return to stock: `units_supplied` shrinks instead, so the units
     held by live orders (`units_supplied - available_units`) stay exact.
     """
-    _require_transaction("product_retire_units")
+    atomic_required("product_retire_units() must run inside the caller's transaction.atomic() block.")
     if quantity < 1:
         raise ValueError("quantity must be a positive number of units")
     Product.objects.filter(id=product_id).update(units_supplied=F("units_supplied") - quantity)

@@ -31,6 +31,7 @@ from core.models import OutboxEvent
 from core.queue import task_enqueue
 from core.renderers import CamelCaseORJSONRenderer
 from core.retries import backoff_delay
+from core.transactions import atomic_required
 
 logger = logging.getLogger("paymentflow.outbox")
 
@@ -76,8 +77,7 @@ def outbox_emit(*, event_type: str, payload: dict) -> OutboxEvent:
     Must run inside the `transaction.atomic()` of the change it reports: then a
     rollback takes the event with it.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("outbox_emit() must run inside the transaction of the change it reports.")
+    atomic_required("outbox_emit() must run inside the transaction of the change it reports.")
     event = OutboxEvent.objects.create(
         type=EventType(event_type),
         payload=payload,

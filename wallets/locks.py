@@ -11,9 +11,9 @@ once, in `orders.locks`.
 from collections.abc import Iterable, Iterator, Mapping
 from uuid import UUID
 
-from django.db import transaction
 from django.db.models import QuerySet
 
+from core.transactions import atomic_required
 from wallets.models import Wallet, WalletKind
 
 
@@ -49,8 +49,7 @@ class LockedWallets(Mapping[UUID, Wallet]):
 
 def wallets_lock_queryset(queryset: QuerySet[Wallet]) -> LockedWallets:
     """Lock the wallets of `queryset` (built on `wallet_qs_select_for_update`) in the caller's transaction."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("Wallets can only be locked inside the transaction that uses them.")
+    atomic_required("Wallets can only be locked inside the transaction that uses them.")
     return LockedWallets(queryset)
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core.metrics import ledger_journal_record
 from core.money import is_whole_cents
+from core.transactions import atomic_required
 from wallets.exceptions import (
     AdjustmentReasonRequired,
     AmountAboveMaximum,
@@ -99,8 +100,7 @@ def ledger_post(
     if kind not in JournalKind.values:
         raise ValueError(f"Unknown journal kind {kind!r}.")
     _validated_legs(legs)
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("ledger_post() must run inside the transaction that locked its wallets.")
+    atomic_required("ledger_post() must run inside the transaction that locked its wallets.")
 
     # Descriptions are labels (often built from a product name): cut to the
     # column rather than fail a payment over one.

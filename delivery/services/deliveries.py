@@ -14,14 +14,10 @@ from django.utils import timezone
 from accounts.models import User
 from catalog.exceptions import OutOfStock, ProductUnavailable
 from catalog.models import DeliveryKind, Product
+from core.transactions import atomic_required
 from delivery.exceptions import CodeNotFound, InvalidCodeState
 from delivery.locks import code_qs_select_for_update, codes_take, delivery_lock
 from delivery.models import Code, CodeStatus, Delivery, DeliveryStatus, LicenseActivation, ProductFile, Revocation
-
-
-def _require_transaction(function: str) -> None:
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError(f"{function}() must run inside the order's transaction.atomic() block.")
 
 
 def delivery_open(*, order_id: UUID, buyer: User, product: Product, quantity: int, paid: bool) -> Delivery:
@@ -31,7 +27,7 @@ def delivery_open(*, order_id: UUID, buyer: User, product: Product, quantity: in
     its card payment is pending. FILE: a product without its file cannot be
     sold (`ProductUnavailable`). NONE: nothing to deliver.
     """
-    _require_transaction("delivery_open")
+    atomic_required("delivery_open() must run inside the order's transaction.atomic() block.")
     if product.delivery_kind == DeliveryKind.FILE and not ProductFile.objects.filter(product_id=product.id).exists():
         raise ProductUnavailable("This product's file has not been uploaded yet.")
     now = timezone.now()
@@ -57,7 +53,7 @@ def delivery_open(*, order_id: UUID, buyer: User, product: Product, quantity: in
 
 def delivery_complete(*, delivery: Delivery) -> None:
     """Deliver a pending order that was paid: its reserved codes become DELIVERED (delivery locked)."""
-    _require_transaction("delivery_complete")
+    atomic_required("delivery_complete() must run inside the order's transaction.atomic() block.")
     now = timezone.now()
     delivery.codes.filter(status=CodeStatus.RESERVED).update(status=CodeStatus.DELIVERED, updated_at=now)
     delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
@@ -71,7 +67,7 @@ def delivery_release(*, delivery: Delivery) -> int:
     the same number of units to stock. The delivery stays PENDING: nothing was
     delivered, and nothing ever will be.
     """
-    _require_transaction("delivery_release")
+    atomic_required("delivery_release() must run inside the order's transaction.atomic() block.")
     return delivery.codes.filter(status=CodeStatus.RESERVED).update(
         status=CodeStatus.AVAILABLE, delivery=None, updated_at=timezone.now()
     )
@@ -89,7 +85,7 @@ def delivery_revoke(*, delivery: Delivery) -> None:
     A burnt code is never sold again: it stays REVOKED with its order. Its
     license activations end with it. The delivery's lock is held.
     """
-    _require_transaction("delivery_revoke")
+    atomic_required("delivery_revoke() must run inside the order's transaction.atomic() block.")
     if delivery.status == DeliveryStatus.REVOKED:
         return
     _revoke_codes(delivery.codes.exclude(status=CodeStatus.REVOKED))
