@@ -1,11 +1,6 @@
-"""What both back offices' delivery pages share: the one form page they render, the per-row actions."""
+"""What both back offices' delivery pages share: the one form page they render."""
 
-from collections.abc import Callable, Iterable
-
-from django.contrib import messages
 from django.template.response import TemplateResponse
-
-from core.errors import ApplicationError
 
 
 def delivery_form_page(
@@ -28,20 +23,3 @@ def delivery_form_page(
             **context,
         },
     )
-
-
-def act_on_each(
-    model_admin, request, rows: Iterable, act: Callable, *, label: Callable, done: str, refused_level=messages.ERROR
-) -> int:
-    """Run `act(row)` for each row through its service; say each refusal, then how many `done` (a format)."""
-    count = 0
-    for row in rows:
-        try:
-            act(row)
-        except ApplicationError as exc:
-            model_admin.message_user(request, f"{label(row)}: {exc.detail}", refused_level)
-            continue
-        count += 1
-    if count:
-        model_admin.message_user(request, done.format(count=count), messages.SUCCESS)
-    return count

@@ -8,6 +8,7 @@ both sites.
 
 import itertools
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
@@ -345,16 +346,32 @@ WEBHOOK_DELIVERY_FIELDS = [
 ]
 
 
-def webhook_deliveries_retry(request, deliveries) -> None:
-    """Retry webhook deliveries through `webhook_delivery_retry` (as the API does), reporting each refusal."""
-    retried = 0
-    for delivery in deliveries.select_related("endpoint__merchant"):
+def act_on_each(
+    model_admin, request, rows: Iterable, act: Callable, *, label: Callable, done: str, refused_level=messages.ERROR
+) -> int:
+    """Run `act(row)` for each row through its service; say each refusal, then how many `done` (a format)."""
+    count = 0
+    for row in rows:
         try:
-            webhook_delivery_retry(
-                merchant=delivery.endpoint.merchant, endpoint_id=delivery.endpoint_id, delivery_id=delivery.pk
-            )
-            retried += 1
+            act(row)
         except ApplicationError as exc:
-            messages.error(request, f"{delivery.event_type} {delivery.event_id}: {exc.detail}")
-    if retried:
-        messages.success(request, f"{retried} deliveries will be sent again shortly.")
+            model_admin.message_user(request, f"{label(row)}: {exc.detail}", refused_level)
+            continue
+        count += 1
+    if count:
+        model_admin.message_user(request, done.format(count=count), messages.SUCCESS)
+    return count
+
+
+def webhook_deliveries_retry(model_admin, request, deliveries) -> None:
+    """Retry webhook deliveries through `webhook_delivery_retry` (as the API does), reporting each refusal."""
+    act_on_each(
+        model_admin,
+        request,
+        deliveries.select_related("endpoint__merchant"),
+        lambda delivery: webhook_delivery_retry(
+            merchant=delivery.endpoint.merchant, endpoint_id=delivery.endpoint_id, delivery_id=delivery.pk
+        ),
+        label=lambda delivery: f"{delivery.event_type} {delivery.event_id}",
+        done="{count} deliveries will be sent again shortly.",
+    )

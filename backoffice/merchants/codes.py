@@ -17,8 +17,9 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from backoffice.delivery import act_on_each, delivery_form_page
+from backoffice.delivery import delivery_form_page
 from backoffice.merchants.base import MerchantOwnedAdmin
+from backoffice.shared import act_on_each
 from backoffice.sites import is_merchant, merchant_site
 from catalog.exceptions import NotProductOwner, ProductNotFound
 from catalog.models import DeliveryKind, Product

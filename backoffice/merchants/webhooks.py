@@ -103,7 +103,7 @@ class MerchantWebhookEndpointAdmin(MerchantOwnedAdmin):
 
 @admin.action(description="Retry the selected deliveries")
 def retry_deliveries(modeladmin, request, queryset):
-    webhook_deliveries_retry(request, queryset)
+    webhook_deliveries_retry(modeladmin, request, queryset)
 
 
 @admin.register(WebhookDelivery, site=merchant_site)

@@ -11,8 +11,8 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from backoffice.delivery import act_on_each, delivery_form_page
-from backoffice.shared import ReadOnlyAdminMixin, UUIDSearchMixin
+from backoffice.delivery import delivery_form_page
+from backoffice.shared import ReadOnlyAdminMixin, UUIDSearchMixin, act_on_each
 from backoffice.sites import operator_site
 from delivery.models import Code, Delivery, ProductFile, Revocation
 from delivery.services.deliveries import code_revoke_by_operator, delivery_revoke_by_operator

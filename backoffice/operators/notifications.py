@@ -84,7 +84,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry the selected deliveries", permissions=["retry"])
     def retry(self, request, queryset):
-        webhook_deliveries_retry(request, queryset)
+        webhook_deliveries_retry(self, request, queryset)
 
 
 @admin.register(OutgoingEmail, site=operator_site)
