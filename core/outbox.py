@@ -19,7 +19,6 @@ imports none of them and every process (web, worker, beat) has the same table::
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from functools import partial
 from uuid import UUID
 
 import orjson
@@ -28,7 +27,7 @@ from django.utils import timezone
 
 from core.logging import request_id_var
 from core.models import OutboxEvent
-from core.queue import task_enqueue
+from core.queue import task_enqueue_by_name, task_enqueue_on_commit
 from core.renderers import CamelCaseORJSONRenderer
 from core.retries import backoff_delay
 from core.transactions import atomic_required
@@ -38,6 +37,8 @@ logger = logging.getLogger("paymentflow.outbox")
 # The on-commit publication normally runs within a second; the sweep waits this long before
 # queueing an event again, and a failed publication waits this long, doubled per attempt (capped).
 SWEEP_GRACE = timedelta(seconds=60)
+# The publication task (core/tasks.py), queued by name: that module imports this one.
+PUBLISH_TASK = "core.outbox_publish"
 MAX_BACKOFF = timedelta(hours=1)
 # After this many publications that did not finish, an event is dead: shown to operators, no longer swept.
 OUTBOX_MAX_ATTEMPTS = 10
@@ -84,21 +85,13 @@ def outbox_emit(*, event_type: str, payload: dict) -> OutboxEvent:
         request_id=request_id_var.get() or "",
         next_attempt_at=timezone.now() + SWEEP_GRACE,
     )
-    # robust: a failure to queue must never fail the request whose change has committed.
-    transaction.on_commit(partial(outbox_enqueue, event_id=event.id), robust=True)
+    task_enqueue_on_commit(PUBLISH_TASK, event_id=event.id)
     return event
 
 
 def as_api_json(data) -> dict:
     """Return serializer data exactly as the API sends it (camelCase keys, money as strings), for a payload."""
     return orjson.loads(CamelCaseORJSONRenderer().render(data))
-
-
-def outbox_enqueue(*, event_id: UUID) -> None:
-    """Queue an event's publication; if the broker cannot be reached, leave it to the sweep."""
-    from core.tasks import outbox_publish_task  # The task module imports this one.
-
-    task_enqueue(outbox_publish_task, event_id=str(event_id))
 
 
 def outbox_publish(*, event_id: UUID | str) -> OutboxEvent | None:
@@ -158,7 +151,7 @@ def outbox_sweep(*, limit: int = 500) -> int:
     # Not queued again by the next sweep while this publication waits in a long queue.
     OutboxEvent.objects.filter(id__in=due).update(next_attempt_at=now + SWEEP_GRACE)
     for event_id in due:
-        outbox_enqueue(event_id=event_id)
+        task_enqueue_by_name(PUBLISH_TASK, event_id=str(event_id))
     if due:
         logger.info("Outbox sweep queued %s event(s)", len(due))
     return len(due)
@@ -169,7 +162,7 @@ def outbox_retry(*, event_ids: list[UUID]) -> int:
     ids = list(OutboxEvent.objects.filter(id__in=event_ids, published_at=None).values_list("id", flat=True))
     OutboxEvent.objects.filter(id__in=ids).update(attempts=0, next_attempt_at=timezone.now() + SWEEP_GRACE)
     for event_id in ids:
-        transaction.on_commit(partial(outbox_enqueue, event_id=event_id), robust=True)
+        task_enqueue_on_commit(PUBLISH_TASK, event_id=event_id)
     return len(ids)
 
 

@@ -18,12 +18,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.metrics import webhook_delivery_record
+from core.queue import task_enqueue_on_commit
 from core.retries import backoff_delay
 from notifications.attempts import attempt_claim
 from notifications.exceptions import WebhookDeliveryNotFound, WebhookEndpointDisabled
 from notifications.locks import delivery_lock
 from notifications.models import DeliveryStatus, EmailKind, WebhookDelivery, WebhookEndpoint
-from notifications.queue import ATTEMPT_WEBHOOK, task_enqueue_on_commit
+from notifications.queue import ATTEMPT_WEBHOOK
 from notifications.selectors import endpoints_subscribed
 from notifications.sender import SendResult, webhook_post
 from notifications.services.emails import email_create

@@ -14,12 +14,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.queue import task_enqueue_on_commit
 from core.retries import backoff_delay
 from notifications.attempts import attempt_claim
 from notifications.locks import email_lock
 from notifications.messages import email_render
 from notifications.models import EmailKind, EmailStatus, NotificationPreference, OutgoingEmail
-from notifications.queue import SEND_EMAIL, task_enqueue_on_commit
+from notifications.queue import SEND_EMAIL
 from notifications.selectors import merchant_wants_sale_emails
 from orders.models import Order
 

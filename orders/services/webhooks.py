@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from core import gateway, stripe_events
 from core.errors import ApplicationError
-from core.queue import task_enqueue
+from core.queue import task_enqueue_by_name
 from orders.exceptions import OrderNotFound, PaymentMismatch
 from orders.models import Order, OrderStatus, StatusChangeSource, WebhookEvent, WebhookOutcome
 from orders.services.card import order_complete_card_payment, order_fail
@@ -161,9 +161,7 @@ def webhook_receive(*, payload: bytes, signature_header: str | None) -> WebhookE
 
 def webhook_event_enqueue(*, event_pk: int) -> None:
     """Queue the processing of a stored event (from the view, the admin's reprocess, the sweep)."""
-    from orders.tasks import webhook_event_process_task  # The task module imports this one.
-
-    task_enqueue(webhook_event_process_task, event_pk=event_pk)
+    task_enqueue_by_name("orders.webhook_event_process", event_pk=event_pk)
 
 
 # An event still RECEIVED this long after it arrived was not queued, or its worker died.
