@@ -3,13 +3,19 @@
 from celery import shared_task
 
 from core.idempotency import idempotency_keys_purge
-from core.outbox import outbox_publish, outbox_sweep
+from core.outbox import outbox_drain, outbox_publish, outbox_sweep
 
 
 @shared_task(name="core.outbox_publish")
 def outbox_publish_task(*, event_id: str) -> None:
     """Publish one outbox event to its subscribers (a no-op if it already was)."""
     outbox_publish(event_id=event_id)
+
+
+@shared_task(name="core.outbox_drain")
+def outbox_drain_task() -> int:
+    """Publish the events committed since the last drain (queued by their commits, one for a burst)."""
+    return outbox_drain()
 
 
 @shared_task(name="core.outbox_sweep")

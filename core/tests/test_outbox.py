@@ -8,12 +8,15 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from core import outbox as outbox_module
 from core.logging import request_id_var
 from core.models import OutboxEvent
 from core.outbox import (
+    DRAIN_TASK,
     OUTBOX_MAX_ATTEMPTS,
     EventType,
     outbox_dead_events,
+    outbox_drain,
     outbox_emit,
     outbox_publish,
     outbox_retry,
@@ -191,3 +194,68 @@ def test_a_failing_subscriber_rolls_back_backs_off_and_dies_after_its_attempts()
     assert event.attempts == 0
     assert outbox_publish(event_id=event.id) is not None
     assert not outbox_dead_events().exists()
+
+
+@pytest.fixture
+def drains_queued(monkeypatch) -> list[str]:
+    """Count the drains queued (through to the real broker)."""
+    queued: list[str] = []
+    real = outbox_module.task_enqueue_by_name
+
+    def counting(name, **kwargs):
+        queued.append(name)
+        return real(name, **kwargs)
+
+    monkeypatch.setattr(outbox_module, "task_enqueue_by_name", counting)
+    return queued
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_commits_queues_one_drain_until_it_starts_and_it_publishes_them_all(drains_queued, calls):
+    burst = [_emit() for _ in range(3)]
+    assert drains_queued == [DRAIN_TASK]
+
+    assert outbox_drain() == 3
+    assert [seen.id for seen in calls] == [event.id for event in burst]
+    # The drain has started: the next commit queues the next drain.
+    later = _emit()
+    assert drains_queued == [DRAIN_TASK, DRAIN_TASK]
+    assert outbox_drain() == 1
+    assert calls[-1].id == later.id
+    assert not OutboxEvent.objects.filter(published_at=None).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_leaves_failed_events_to_their_backoff_and_wakes_the_next_when_it_is_full(drains_queued, calls):
+    failed = OutboxEvent.objects.create(
+        type=EventType.PRODUCT_SOLD_OUT, payload=PAYLOAD, next_attempt_at=timezone.now(), attempts=1, last_error="x"
+    )
+    fresh = [_emit() for _ in range(3)]
+    drains_queued.clear()
+
+    assert outbox_drain(limit=2) == 2
+    assert drains_queued == [DRAIN_TASK]  # two of three: the next drain takes the rest
+    assert outbox_drain(limit=2) == 1
+    assert [seen.id for seen in calls] == [event.id for event in fresh]
+    failed.refresh_from_db()
+    assert (failed.published_at, failed.attempts) == (None, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_that_could_not_be_queued_does_not_hold_back_the_next_commit(monkeypatch, drains_queued):
+    monkeypatch.setattr(
+        outbox_module, "task_enqueue_by_name", lambda name, **kwargs: drains_queued.append(name) and False
+    )
+    _emit()
+    _emit()
+    # Each commit tried: none waited for a drain that was never queued.
+    assert drains_queued == [DRAIN_TASK, DRAIN_TASK]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_publishes_a_burst_of_events(celery_worker, record_path):
+    events = [_emit() for _ in range(5)]
+    wait_for(lambda: not OutboxEvent.objects.filter(published_at=None).exists(), message="the burst published")
+    assert sorted(_lines(record_path)) == sorted(
+        [f"start {event.id}" for event in events] + [f"done {event.id}" for event in events]
+    )
