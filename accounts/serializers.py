@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import Role, User, normalize_email, validate_email_characters
+from core.serializers import CachedFieldsModelSerializer
 
 
 class EmailAddressField(serializers.EmailField):
@@ -24,7 +25,7 @@ class EmailAddressField(serializers.EmailField):
         return super().to_internal_value(data)
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(CachedFieldsModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "role", "first_name", "last_name", "created_at"]

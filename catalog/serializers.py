@@ -14,9 +14,10 @@ from catalog.models import (
 )
 from catalog.selectors import DEFAULT_ORDERING, ORDERINGS
 from core.money import MoneyAmountField
+from core.serializers import CachedFieldsModelSerializer
 
 
-class ProductSerializer(serializers.ModelSerializer):
+class ProductSerializer(CachedFieldsModelSerializer):
     price = MoneyAmountField(read_only=True)
     merchant_id = serializers.UUIDField(read_only=True)
 

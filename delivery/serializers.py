@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from catalog.models import DeliveryKind
+from core.serializers import CachedFieldsModelSerializer
 from delivery.models import (
     CODE_MAX_LENGTH,
     CODES_PER_UPLOAD,
@@ -58,7 +59,7 @@ class CodesAddedSerializer(serializers.Serializer):
     available_units = serializers.IntegerField()
 
 
-class CodeSerializer(serializers.ModelSerializer):
+class CodeSerializer(CachedFieldsModelSerializer):
     """A code as its merchant sees it: never the code, only its last characters."""
 
     order_id = serializers.UUIDField(

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from core.outbox import EventType
+from core.serializers import CachedFieldsModelSerializer
 from notifications.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from notifications.urlguard import UrlRefused, url_resolve
 
@@ -26,7 +27,7 @@ class WebhookEndpointUpdateSerializer(WebhookEndpointInputSerializer):
     is_active = serializers.BooleanField(required=False)
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(CachedFieldsModelSerializer):
     events = serializers.ListField(child=serializers.ChoiceField(choices=EventType.choices))
 
     class Meta:
@@ -43,7 +44,7 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
         read_only_fields = fields
 
 
-class WebhookDeliverySerializer(serializers.ModelSerializer):
+class WebhookDeliverySerializer(CachedFieldsModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = [

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import MoneyAmountField
+from core.serializers import CachedFieldsModelSerializer
 from orders.models import Order, OrderStatus, PaymentMethod, Refund, RefundStatus
 
 
@@ -21,7 +22,7 @@ class RefundRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class RefundSerializer(serializers.ModelSerializer):
+class RefundSerializer(CachedFieldsModelSerializer):
     amount = MoneyAmountField(read_only=True)
 
     class Meta:
@@ -59,7 +60,7 @@ def new_order_without_refunds(order: Order) -> Order:
     return fresh
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(CachedFieldsModelSerializer):
     product_id = serializers.UUIDField(read_only=True)
     buyer_id = serializers.UUIDField(read_only=True)
     merchant_id = serializers.UUIDField(read_only=True)

@@ -3,19 +3,20 @@ from datetime import date
 from rest_framework import serializers
 
 from core.money import MoneyAmountField
+from core.serializers import CachedFieldsModelSerializer
 from wallets.models import API_ENTRY_TYPES, LedgerEntry, Wallet
 
 DESCRIPTION_MAX_LENGTH = 255
 
 
-class WalletSerializer(serializers.ModelSerializer):
+class WalletSerializer(CachedFieldsModelSerializer):
     class Meta:
         model = Wallet
         fields = ["id", "balance", "currency", "is_frozen", "updated_at"]
         read_only_fields = fields
 
 
-class TransactionSerializer(serializers.ModelSerializer):
+class TransactionSerializer(CachedFieldsModelSerializer):
     """One ledger entry of the caller's wallet; `amount` is signed and balanceAfter = balanceBefore + amount."""
 
     type = serializers.ChoiceField(choices=API_ENTRY_TYPES, read_only=True)
