@@ -24,9 +24,9 @@ from django.utils import timezone
 from core import gateway, stripe_events
 from core.errors import ApplicationError
 from core.queue import task_enqueue_by_name
-from orders.exceptions import OrderNotFound, PaymentMismatch
+from orders.exceptions import OrderNotFound
 from orders.models import Order, OrderStatus, StatusChangeSource, WebhookEvent, WebhookOutcome
-from orders.services.card import order_complete_card_payment, order_fail
+from orders.services.card import order_complete_card_payment, order_fail, order_payment_intent_check
 from orders.services.refunds.card import order_refunds_sync, refund_at_gateway
 
 logger = logging.getLogger("paymentflow.webhooks")
@@ -81,8 +81,7 @@ def _on_payment_succeeded(intent: Mapping[str, Any]) -> _Handled:
 
 def _on_payment_failed(intent: Mapping[str, Any]) -> _Handled:
     order = _order_for_intent(intent)
-    if order.payment_intent_id != intent["id"]:
-        raise PaymentMismatch(f"PaymentIntent {intent['id']} is not the one of order {order.id}.")
+    order_payment_intent_check(order=order, payment_intent_id=intent["id"])
     error = (intent.get("last_payment_error") or {}).get("message") or "Card payment failed"
     order = order_fail(order_id=order.id, reason=str(error)[:500], source=StatusChangeSource.WEBHOOK)
     cancel = None
