@@ -12,7 +12,6 @@ refund until then, so a crash in between loses nothing (see `orders.services.ref
 """
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,13 +39,6 @@ class _Handled:
     after_commit: Callable[[], Any] | None = None
 
 
-def _uuid_or_none(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def _order_for_intent(intent: Mapping[str, Any]) -> Order:
     """Return the order this intent pays: the one that recorded it, or the one its metadata names.
 
@@ -57,7 +49,7 @@ def _order_for_intent(intent: Mapping[str, Any]) -> Order:
     """
     order = Order.objects.filter(payment_intent_id=intent["id"]).first()
     if order is None:
-        order = Order.objects.filter(id=_uuid_or_none((intent.get("metadata") or {}).get("order_id"))).first()
+        order = Order.objects.filter(id=gateway.metadata_uuid(intent.get("metadata"), "order_id")).first()
         if order is not None and not order.payment_intent_id:
             # Record it, or a later refund of this order would have no intent to refund.
             Order.objects.filter(id=order.id, payment_intent_id__isnull=True).update(payment_intent_id=intent["id"])

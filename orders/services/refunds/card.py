@@ -147,20 +147,13 @@ def order_refunds_sync(*, order_id: UUID, source: str = StatusChangeSource.WEBHO
     order = order_get(order_id=order_id)
     changed = []
     for made in gateway.refund_list(payment_intent_id=order.payment_intent_id):
-        ours = Refund.objects.filter(order=order, id=_uuid_or_none(made.metadata.get("refund_id"))).first()
+        ours = Refund.objects.filter(order=order, id=gateway.metadata_uuid(made.metadata, "refund_id")).first()
         if ours is not None:
             if ours.status == RefundStatus.PENDING:
                 changed.append(refund_settle(refund_id=ours.id, gateway_refund=made))
         elif made.status == "succeeded" and not Refund.objects.filter(gateway_refund_id=made.id).exists():
             changed.append(_record_made_at_stripe(order=order, made=made, source=source))
     return changed
-
-
-def _uuid_or_none(value) -> UUID | None:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
 
 
 def _record_made_at_stripe(*, order: Order, made: gateway.RefundInfo, source: str) -> Refund:
