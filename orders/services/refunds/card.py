@@ -27,7 +27,7 @@ from orders.exceptions import InvalidOrderState
 from orders.locks import LockSequence
 from orders.models import Order, Refund, RefundKind, RefundStatus, StatusChangeSource
 from orders.selectors import order_get
-from orders.services.refunds.rules import book_refund, left_to_refund, new_refund, refund_share
+from orders.services.refunds.rules import book_refund, left_to_refund, lock_for_booking, new_refund, refund_share
 from wallets.exceptions import InsufficientFunds
 from wallets.models import WalletKind
 from wallets.services import system_wallet
@@ -160,7 +160,8 @@ def _record_made_at_stripe(*, order: Order, made: gateway.RefundInfo, source: st
     """Record and book a refund Stripe made that we never asked for, exactly once."""
     amount = Decimal(made.amount_minor) / 100
     with transaction.atomic():
-        locks, order = _lock_for_booking(order)
+        locks = lock_for_booking(order=order)
+        order = locks.order
         existing = Refund.objects.filter(gateway_refund_id=made.id).first()
         if existing is not None:
             return existing
@@ -195,7 +196,7 @@ def refund_settle(*, refund_id: UUID, gateway_refund: gateway.RefundInfo) -> Ref
     books = refund.kind == RefundKind.SALE
     with transaction.atomic():
         if books:
-            locks, _order = _lock_for_booking(refund.order)
+            locks = lock_for_booking(order=refund.order)
         else:
             # A late payment was never booked (its order was given up before it
             # arrived): giving it back changes the refund row alone.
@@ -224,20 +225,8 @@ def refund_fail(*, refund_id: UUID, reason: str) -> Refund:
     return refund
 
 
-def _lock_for_booking(order: Order) -> tuple[LockSequence, Order]:
-    """Take what booking a refund of `order` needs, in the global order.
-
-    Every change of a refund holds its order's lock, so the refund's row needs none of its own.
-    """
-    locks = LockSequence()
-    locks.lock_wallets(user_ids=[order.merchant_id])
-    locks.lock_product(product_id=order.product_id)
-    locks.lock_delivery(order_id=order.id)
-    return locks, locks.lock_order(order_id=order.id)
-
-
 def _lock_refund_row(refund: Refund) -> None:
-    """Take what a change of `refund` that books nothing needs: its order's lock alone.
+    """Take what a change of `refund` that books nothing needs: its order's lock alone (see `lock_for_booking`).
 
     The order comes last in the global order, so taking it alone keeps the
     order; the wallets and the product row (the hot one when many buy one
