@@ -19,7 +19,9 @@ RUN pip install -r requirements.txt
 
 COPY --chown=app:app . .
 # media/: product files (MEDIA_ROOT), a volume in compose shared by every replica.
-RUN mkdir -p /app/media && chown app:app /app /app/media
+# var/metrics/: the metrics volume of app and worker (PROMETHEUS_MULTIPROC_DIR). Both exist
+# here, owned by app, so that a fresh named volume mounted on them is writable by it.
+RUN mkdir -p /app/media /app/var/metrics && chown app:app /app /app/media /app/var /app/var/metrics
 USER app
 
 # The settings refuse to load without a secret and delivery keys when DEBUG is off; these exist

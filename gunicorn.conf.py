@@ -41,8 +41,9 @@ control_socket_disable = True
 # When the variable is set, the directory is shared with this machine's background
 # workers (an order a Celery worker completes or expires is counted there too), so the
 # server never empties it: a worker may be writing into it. Whoever starts the machine's
-# processes empties it first (`make run` does). Unset, the server makes a fresh
-# temporary one for its own workers, removed when it exits.
+# processes empties it first (`make run` does; under compose, its `metrics-init`
+# service). Unset, the server makes a fresh temporary one for its own workers, removed
+# when it exits.
 _metrics_dir_created = False
 
 

@@ -55,9 +55,16 @@ def product_list_for_merchant(*, merchant: User) -> QuerySet[Product]:
     return Product.objects.filter(merchant=merchant, deleted_at__isnull=True).order_by("-created_at", "-id")
 
 
-def product_get_owned(*, product_id: uuid.UUID | str, merchant: User) -> Product:
-    """Return a non-deleted product of `merchant`: missing or deleted is 404 for everyone, then ownership 403."""
-    product = Product.objects.filter(id=product_id, deleted_at__isnull=True).first()
+def product_get_owned(
+    *, product_id: uuid.UUID | str, merchant: User, products: QuerySet[Product] | None = None
+) -> Product:
+    """Return a non-deleted product of `merchant`: missing or deleted is 404 for everyone, then ownership 403.
+
+    The one owner rule of the merchant's product routes, reads and writes alike;
+    a write passes a locking queryset as `products` (`product_lock_owned`).
+    """
+    products = Product.objects.all() if products is None else products
+    product = products.filter(id=product_id, deleted_at__isnull=True).first()
     if product is None:
         raise ProductNotFound()
     if product.merchant_id != merchant.id:

@@ -18,14 +18,14 @@ from catalog.exceptions import (
     ActivationLimitCodesOnly,
     CodesUnitsReadOnly,
     NotMerchant,
-    NotProductOwner,
     OutOfStock,
     ProductNotFound,
     ProductUnavailable,
     TooManyUnits,
 )
-from catalog.locks import product_lock
+from catalog.locks import product_lock, product_qs_select_for_update
 from catalog.models import MAX_UNITS, DeliveryKind, Product
+from catalog.selectors import product_get_owned
 from catalog.serializers import ProductSerializer
 from core.outbox import EventType, as_api_json, outbox_emit
 from core.transactions import atomic_required
@@ -69,11 +69,8 @@ def product_create(
 
 
 def product_lock_owned(*, product_id: uuid.UUID | str, merchant: User) -> Product:
-    """Lock a non-deleted product of `merchant`: missing or deleted is 404 for everyone, then ownership 403."""
-    product = product_lock(product_id=product_id)
-    if product.merchant_id != merchant.id:
-        raise NotProductOwner()
-    return product
+    """Lock a non-deleted product of `merchant`, by the owner rule of `product_get_owned` (404, then 403)."""
+    return product_get_owned(product_id=product_id, merchant=merchant, products=product_qs_select_for_update())
 
 
 def product_update(*, product_id: uuid.UUID | str, merchant: User, **fields) -> Product:

@@ -143,6 +143,18 @@ class RefundInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
+def metadata_uuid(metadata: Mapping[str, Any] | None, key: str) -> UUID | None:
+    """Return the id we stored under `key` in a Stripe object's metadata; None when absent or not an id.
+
+    Metadata can be edited at Stripe and arrives in webhook bodies, so what is
+    found there is a lookup key at most, never trusted to be well formed.
+    """
+    try:
+        return UUID(str((metadata or {}).get(key)))
+    except ValueError:
+        return None
+
+
 def gateway_is_configured() -> bool:
     """Return whether card payments can be taken: both Stripe secrets are set.
 

@@ -1,9 +1,10 @@
 """Prometheus metrics: what is counted, how it is recorded, and `GET /metrics`, which renders them.
 
 Under gunicorn every worker writes its samples to files in
-PROMETHEUS_MULTIPROC_DIR (one directory per server, set up by gunicorn.conf.py)
-and a scrape sums the files of all workers, past and present, so the counts are
-the server's whatever worker answers the scrape. Without that variable (tests,
+PROMETHEUS_MULTIPROC_DIR (one directory per server, set up by gunicorn.conf.py,
+or one shared with the background workers) and a scrape sums the files of all
+processes, past and present, so the counts are the server's whatever worker
+answers the scrape. Without that variable (tests,
 `manage.py` commands) the samples stay in this process.
 
 Labels are bounded: a request is labelled by its resolved view name, never by
@@ -12,13 +13,22 @@ its path, and business counters only by their enumerations.
 
 import hmac
 import os
+import socket
 
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    values,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
@@ -32,6 +42,15 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 # A request that resolved to no view: unknown paths outside the API, preflights
 # answered by the CORS middleware, redirects to https.
 UNRESOLVED_VIEW = "unresolved"
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # A process's sample files are named after it, by pid alone unless told otherwise.
+    # Containers sharing one directory (docker-compose.yml's `metrics` volume: the app
+    # replicas and the workers) each number their processes from 1, so a gunicorn worker
+    # and a Celery child could write the same file; the host name keeps them apart.
+    # Set before the first metric below is made, which is when it is read.
+    _HOST = socket.gethostname()
+    values.ValueClass = values.MultiProcessValue(lambda: f"{_HOST}-{os.getpid()}")
 
 http_requests = Counter(
     "paymentflow_http_requests",

@@ -71,6 +71,17 @@ def _closed_port() -> int:
 # --- configuration ------------------------------------------------------------
 
 
+@pytest.mark.parametrize("metadata", [None, {}, {"order_id": ""}, {"order_id": "not-an-id"}, {"order_id": 7}])
+def test_metadata_without_one_of_our_ids_names_nothing(metadata):
+    assert gateway.metadata_uuid(metadata, "order_id") is None
+
+
+def test_metadata_names_the_id_we_stored():
+    order_id = uuid.uuid4()
+
+    assert gateway.metadata_uuid({"order_id": str(order_id)}, "order_id") == order_id
+
+
 def test_gateway_is_configured_only_with_both_secrets(settings):
     settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET = "sk_test_x", "whsec_x"
     assert gateway_is_configured()

@@ -19,8 +19,7 @@ from django.utils import timezone
 
 from core.metrics import webhook_delivery_record
 from core.queue import task_enqueue_on_commit
-from core.retries import backoff_delay
-from notifications.attempts import attempt_claim
+from notifications.attempts import attempt_claim, attempt_failed
 from notifications.exceptions import WebhookDeliveryNotFound, WebhookEndpointDisabled
 from notifications.locks import delivery_lock
 from notifications.models import DeliveryStatus, EmailKind, WebhookDelivery, WebhookEndpoint
@@ -106,12 +105,13 @@ def webhook_delivery_record_outcome(*, delivery_id: UUID, result: SendResult) ->
         delivery.claimed_until = None
         if result.succeeded:
             delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, now, None
-        elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
-            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
         else:
-            # Due again after the backoff; beat's sweep (webhook_deliveries_retry_due) sends it then.
-            delivery.next_attempt_at = now + backoff_delay(
-                base_seconds=settings.WEBHOOK_RETRY_BASE_SECONDS, attempts=delivery.attempts
+            # Due again: beat's sweep is webhook_deliveries_retry_due.
+            attempt_failed(
+                delivery,
+                max_attempts=settings.WEBHOOK_MAX_ATTEMPTS,
+                base_seconds=settings.WEBHOOK_RETRY_BASE_SECONDS,
+                now=now,
             )
         delivery.save()
         webhook_delivery_record(status=delivery.status)

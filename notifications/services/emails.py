@@ -15,8 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.queue import task_enqueue_on_commit
-from core.retries import backoff_delay
-from notifications.attempts import attempt_claim
+from notifications.attempts import attempt_claim, attempt_failed
 from notifications.locks import email_lock
 from notifications.messages import email_render
 from notifications.models import EmailKind, EmailStatus, NotificationPreference, OutgoingEmail
@@ -75,17 +74,18 @@ def email_send(*, email_id: UUID) -> OutgoingEmail | None:
         error = f"{type(exc).__name__}: {exc}"[:500]
     with transaction.atomic():
         email = email_lock(email_id=email_id)
+        now = timezone.now()
         email.claimed_until, email.last_error = None, error
         if not error:
-            email.status, email.sent_at, email.next_attempt_at = EmailStatus.SENT, timezone.now(), None
-        elif email.attempts >= EMAIL_MAX_ATTEMPTS:
-            email.status, email.next_attempt_at = EmailStatus.FAILED, None
+            email.status, email.sent_at, email.next_attempt_at = EmailStatus.SENT, now, None
         else:
-            # Due again after the backoff; beat's sweep (emails_send_due) sends it then.
-            email.next_attempt_at = timezone.now() + backoff_delay(
+            # Due again: beat's sweep is emails_send_due.
+            attempt_failed(
+                email,
+                max_attempts=EMAIL_MAX_ATTEMPTS,
                 base_seconds=settings.EMAIL_RETRY_BASE_SECONDS,
-                attempts=email.attempts,
                 cap_seconds=EMAIL_RETRY_CAP_SECONDS,
+                now=now,
             )
         email.save()
     logger.info("email attempt", extra={"email_id": str(email.pk), "kind": email.kind, "status": email.status})

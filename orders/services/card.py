@@ -81,6 +81,12 @@ def order_expire(*, order_id: UUID, source: str = StatusChangeSource.COMMAND) ->
     )
 
 
+def order_payment_intent_check(*, order: Order, payment_intent_id: str) -> None:
+    """Refuse (`PaymentMismatch`) news of a PaymentIntent that is not the order's own: it pays or fails nothing here."""
+    if payment_intent_id != order.payment_intent_id:
+        raise PaymentMismatch(f"PaymentIntent {payment_intent_id} is not the one of order {order.id}.")
+
+
 @dataclass(frozen=True)
 class PaymentOutcome:
     """What recording a card payment did, for the webhook inbox; `late_refund` still has to be sent to Stripe."""
@@ -102,8 +108,7 @@ def order_complete_card_payment(
     here and sent to Stripe by the caller once this has committed.
     """
     order = order_get(order_id=order_id)
-    if payment_intent_id != order.payment_intent_id:
-        raise PaymentMismatch(f"PaymentIntent {payment_intent_id} is not the one of order {order.id}.")
+    order_payment_intent_check(order=order, payment_intent_id=payment_intent_id)
     if amount_minor != to_minor_units(order.total_amount) or currency.upper() != order.currency.upper():
         raise PaymentMismatch(
             f"Payment of {amount_minor} {currency.upper()} (minor units) does not match order total "

@@ -12,7 +12,6 @@ refund until then, so a crash in between loses nothing (see `orders.services.ref
 """
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,9 +23,9 @@ from django.utils import timezone
 from core import gateway, stripe_events
 from core.errors import ApplicationError
 from core.queue import task_enqueue_by_name
-from orders.exceptions import OrderNotFound, PaymentMismatch
+from orders.exceptions import OrderNotFound
 from orders.models import Order, OrderStatus, StatusChangeSource, WebhookEvent, WebhookOutcome
-from orders.services.card import order_complete_card_payment, order_fail
+from orders.services.card import order_complete_card_payment, order_fail, order_payment_intent_check
 from orders.services.refunds.card import order_refunds_sync, refund_at_gateway
 
 logger = logging.getLogger("paymentflow.webhooks")
@@ -40,13 +39,6 @@ class _Handled:
     after_commit: Callable[[], Any] | None = None
 
 
-def _uuid_or_none(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def _order_for_intent(intent: Mapping[str, Any]) -> Order:
     """Return the order this intent pays: the one that recorded it, or the one its metadata names.
 
@@ -57,7 +49,7 @@ def _order_for_intent(intent: Mapping[str, Any]) -> Order:
     """
     order = Order.objects.filter(payment_intent_id=intent["id"]).first()
     if order is None:
-        order = Order.objects.filter(id=_uuid_or_none((intent.get("metadata") or {}).get("order_id"))).first()
+        order = Order.objects.filter(id=gateway.metadata_uuid(intent.get("metadata"), "order_id")).first()
         if order is not None and not order.payment_intent_id:
             # Record it, or a later refund of this order would have no intent to refund.
             Order.objects.filter(id=order.id, payment_intent_id__isnull=True).update(payment_intent_id=intent["id"])
@@ -81,8 +73,7 @@ def _on_payment_succeeded(intent: Mapping[str, Any]) -> _Handled:
 
 def _on_payment_failed(intent: Mapping[str, Any]) -> _Handled:
     order = _order_for_intent(intent)
-    if order.payment_intent_id != intent["id"]:
-        raise PaymentMismatch(f"PaymentIntent {intent['id']} is not the one of order {order.id}.")
+    order_payment_intent_check(order=order, payment_intent_id=intent["id"])
     error = (intent.get("last_payment_error") or {}).get("message") or "Card payment failed"
     order = order_fail(order_id=order.id, reason=str(error)[:500], source=StatusChangeSource.WEBHOOK)
     cancel = None

@@ -1,12 +1,15 @@
 """The card-refund state machine against localstripe: every way a PENDING refund ends, and what stops one early."""
 
 import json
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts.tests.factories import MerchantFactory, UserFactory
@@ -14,9 +17,18 @@ from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from core import gateway
 from core.tests.localstripe import stripe_test_client
-from orders.models import Order, OrderStatus, PaymentMethod, Refund, RefundStatus, WebhookEvent, WebhookOutcome
+from orders.models import (
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    Refund,
+    RefundKind,
+    RefundStatus,
+    WebhookEvent,
+    WebhookOutcome,
+)
 from orders.services import order_purchase, order_refund
-from orders.services.refunds.card import refund_at_gateway
+from orders.services.refunds.card import refund_at_gateway, refund_fail, refund_settle
 from orders.tests.helpers import balance, card_order_pay
 from orders.tests.test_card import post_event, signed_event
 from wallets.models import LedgerEntry
@@ -216,3 +228,86 @@ def test_a_failed_webhook_event_is_reported_until_an_operator_dismisses_it(card_
     event.refresh_from_db()
     assert event.outcome == WebhookOutcome.IGNORED
     assert "dismissed by ops@example.com" in event.detail
+
+
+@contextmanager
+def product_row_held_elsewhere(product_id):
+    """Hold the product's row lock (SELECT ... FOR UPDATE) in another connection; wait at most 2 s for a lock here."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                Product.objects.select_for_update().get(id=product_id)
+                held.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(timeout=10), "the product row was not locked"
+        with connection.cursor() as cursor:
+            # A path that asks for the product row fails (LockNotAvailable) instead of hanging the test.
+            cursor.execute("SET lock_timeout = '2s'")
+        yield
+    finally:
+        release.set()
+        holder.join(timeout=30)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+
+def pending_refund(order, *, kind: str) -> Refund:
+    return Refund.objects.create(
+        order=order, kind=kind, amount=order.total_amount, status=RefundStatus.PENDING, source="API"
+    )
+
+
+def stripe_says(refund: Refund, *, status: str) -> gateway.RefundInfo:
+    return gateway.RefundInfo(
+        id="re_locks",
+        status=status,
+        amount_minor=2500,
+        currency="usd",
+        payment_intent_id=refund.order.payment_intent_id,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failing_a_refund_does_not_wait_for_the_product_row(card_sale):
+    order, merchant = card_sale
+    refund = pending_refund(order, kind=RefundKind.SALE)
+
+    with product_row_held_elsewhere(order.product_id):
+        failed = refund_fail(refund_id=refund.id, reason="Stripe refused the refund")
+
+    assert failed.status == RefundStatus.FAILED
+    assert (Order.objects.get(id=order.id).status, balance(merchant)) == (OrderStatus.COMPLETED, Decimal("25.00"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_returning_a_late_payment_does_not_wait_for_the_product_row(card_sale):
+    order, _ = card_sale
+    refund = pending_refund(order, kind=RefundKind.LATE_PAYMENT)
+    entries = LedgerEntry.objects.count()
+
+    with product_row_held_elsewhere(order.product_id):
+        returned = refund_settle(refund_id=refund.id, gateway_refund=stripe_says(refund, status="succeeded"))
+
+    assert (returned.status, returned.gateway_refund_id) == (RefundStatus.SUCCEEDED, "re_locks")
+    assert LedgerEntry.objects.count() == entries
+
+
+@pytest.mark.django_db(transaction=True)
+def test_settling_a_sale_refund_still_takes_the_product_row(card_sale):
+    # The control of the two above: booking a refund moves money and may return units, so it waits.
+    order, merchant = card_sale
+    refund = pending_refund(order, kind=RefundKind.SALE)
+
+    with product_row_held_elsewhere(order.product_id), pytest.raises(OperationalError):
+        refund_settle(refund_id=refund.id, gateway_refund=stripe_says(refund, status="succeeded"))
+
+    refund.refresh_from_db()
+    assert (refund.status, balance(merchant)) == (RefundStatus.PENDING, Decimal("25.00"))

@@ -56,7 +56,8 @@ def product_list_count(samples) -> float:
 
 
 def worker_pids(metrics_dir: Path) -> set[int]:
-    return {int(path.stem.rsplit("_", 1)[1]) for path in metrics_dir.glob("counter_*.db")}
+    # A process's files are named `counter_<host>-<pid>.db` (core/metrics.py).
+    return {int(path.stem.rsplit("-", 1)[1]) for path in metrics_dir.glob("counter_*.db")}
 
 
 def hammer(url: str, count: int) -> None:

@@ -1,7 +1,7 @@
 """Refunds of orders, whole or in parts, made here or at Stripe.
 
 - `rules.py`: who may refund, what is left to refund, the platform fee's share
-  of a refund, and how a refund is booked (its journal, the order's status).
+  of a refund, and how a refund is booked (its locks, its journal, the order's status).
 - `wallet.py`: refunds of wallet orders, in one transaction.
 - `card.py`: refunds of card orders, a state machine around the Stripe call;
   and the refunds made at Stripe itself (its dashboard), recorded from its events.

@@ -5,7 +5,8 @@
 2. `refund_at_gateway`: ask Stripe, with no lock held and no transaction open,
    for a refund whose idempotency key and metadata are our refund's id.
 3. `refund_settle`: under the locks again, post the journal and mark it
-   SUCCEEDED, or mark it FAILED when Stripe refused.
+   SUCCEEDED, or mark it FAILED when Stripe refused. What books nothing (a
+   failure, the return of a late payment) holds the order's lock alone.
 
 A PENDING refund whose Stripe outcome is unknown (a timeout) is finished by the
 same request sent again, by Stripe's refund events (`order_refunds_sync`), or
@@ -26,7 +27,7 @@ from orders.exceptions import InvalidOrderState
 from orders.locks import LockSequence
 from orders.models import Order, Refund, RefundKind, RefundStatus, StatusChangeSource
 from orders.selectors import order_get
-from orders.services.refunds.rules import book_refund, left_to_refund, new_refund, refund_share
+from orders.services.refunds.rules import book_refund, left_to_refund, lock_for_booking, new_refund, refund_share
 from wallets.exceptions import InsufficientFunds
 from wallets.models import WalletKind
 from wallets.services import system_wallet
@@ -146,7 +147,7 @@ def order_refunds_sync(*, order_id: UUID, source: str = StatusChangeSource.WEBHO
     order = order_get(order_id=order_id)
     changed = []
     for made in gateway.refund_list(payment_intent_id=order.payment_intent_id):
-        ours = Refund.objects.filter(order=order, id=_uuid_or_none(made.metadata.get("refund_id"))).first()
+        ours = Refund.objects.filter(order=order, id=gateway.metadata_uuid(made.metadata, "refund_id")).first()
         if ours is not None:
             if ours.status == RefundStatus.PENDING:
                 changed.append(refund_settle(refund_id=ours.id, gateway_refund=made))
@@ -155,18 +156,12 @@ def order_refunds_sync(*, order_id: UUID, source: str = StatusChangeSource.WEBHO
     return changed
 
 
-def _uuid_or_none(value) -> UUID | None:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
-
-
 def _record_made_at_stripe(*, order: Order, made: gateway.RefundInfo, source: str) -> Refund:
     """Record and book a refund Stripe made that we never asked for, exactly once."""
     amount = Decimal(made.amount_minor) / 100
     with transaction.atomic():
-        locks, order = _lock_for_booking(order)
+        locks = lock_for_booking(order=order)
+        order = locks.order
         existing = Refund.objects.filter(gateway_refund_id=made.id).first()
         if existing is not None:
             return existing
@@ -198,14 +193,20 @@ def refund_settle(*, refund_id: UUID, gateway_refund: gateway.RefundInfo) -> Ref
     if gateway_refund.amount_minor != to_minor_units(refund.amount):
         # Our own refund, for another amount: a bug or a manual change at Stripe. Leave it for an operator.
         raise InvalidOrderState(f"Stripe refund {gateway_refund.id} is not for {refund.amount}.")
+    books = refund.kind == RefundKind.SALE
     with transaction.atomic():
-        locks, _order = _lock_for_booking(refund.order)
+        if books:
+            locks = lock_for_booking(order=refund.order)
+        else:
+            # A late payment was never booked (its order was given up before it
+            # arrived): giving it back changes the refund row alone.
+            _lock_refund_row(refund)
         refund = Refund.objects.get(id=refund.id)
         if refund.status == RefundStatus.PENDING:
             refund.status, refund.settled_at = RefundStatus.SUCCEEDED, timezone.now()
             refund.gateway_refund_id = gateway_refund.id
             refund.save(update_fields=["status", "settled_at", "gateway_refund_id"])
-            if refund.kind == RefundKind.SALE:
+            if books:
                 clearing = system_wallet(kind=WalletKind.GATEWAY_CLEARING)
                 book_refund(locks=locks, refund=refund, payer_wallet=clearing, may_owe=True)
     return refund
@@ -213,9 +214,10 @@ def refund_settle(*, refund_id: UUID, gateway_refund: gateway.RefundInfo) -> Ref
 
 def refund_fail(*, refund_id: UUID, reason: str) -> Refund:
     """Mark a PENDING refund FAILED: Stripe did not (and will not) refund it. Nothing was booked."""
-    refund = Refund.objects.select_related("order").get(id=refund_id)
+    refund = Refund.objects.get(id=refund_id)
     with transaction.atomic():
-        _lock_for_booking(refund.order)
+        # Nothing moves (no money, no units, no codes): the refund row changes alone.
+        _lock_refund_row(refund)
         refund = Refund.objects.get(id=refund.id)
         if refund.status == RefundStatus.PENDING:
             refund.status, refund.settled_at, refund.failure_reason = RefundStatus.FAILED, timezone.now(), reason
@@ -223,13 +225,11 @@ def refund_fail(*, refund_id: UUID, reason: str) -> Refund:
     return refund
 
 
-def _lock_for_booking(order: Order) -> tuple[LockSequence, Order]:
-    """Take what booking a refund of `order` needs, in the global order.
+def _lock_refund_row(refund: Refund) -> None:
+    """Take what a change of `refund` that books nothing needs: its order's lock alone (see `lock_for_booking`).
 
-    Every change of a refund holds its order's lock, so the refund's row needs none of its own.
+    The order comes last in the global order, so taking it alone keeps the
+    order; the wallets and the product row (the hot one when many buy one
+    item) are left to those who move money or stock.
     """
-    locks = LockSequence()
-    locks.lock_wallets(user_ids=[order.merchant_id])
-    locks.lock_product(product_id=order.product_id)
-    locks.lock_delivery(order_id=order.id)
-    return locks, locks.lock_order(order_id=order.id)
+    LockSequence().lock_order(order_id=refund.order_id)

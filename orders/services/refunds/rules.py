@@ -119,6 +119,22 @@ def new_refund(
     )
 
 
+def lock_for_booking(*, order: Order, buyer_pays: bool = False) -> LockSequence:
+    """Take what booking a refund of `order` changes, in the global order; the locked order is `.order`.
+
+    The merchant's wallet (and the buyer's, when the buyer's wallet is paid
+    back rather than a card), the product and the delivery (a whole refund
+    returns its units and revokes its codes), then the order. Every change of a
+    refund holds its order's lock, so the refund's row needs none of its own.
+    """
+    locks = LockSequence()
+    locks.lock_wallets(user_ids=[order.buyer_id, order.merchant_id] if buyer_pays else [order.merchant_id])
+    locks.lock_product(product_id=order.product_id)
+    locks.lock_delivery(order_id=order.id)
+    locks.lock_order(order_id=order.id)
+    return locks
+
+
 def book_refund(*, locks: LockSequence, refund: Refund, payer_wallet, may_owe: bool) -> None:
     """Post a SUCCEEDED sale refund's journal and move its order along (`locks`: merchant, product, delivery, order).
 

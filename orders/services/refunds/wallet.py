@@ -4,10 +4,9 @@ from uuid import UUID
 
 from django.db import transaction
 
-from orders.locks import LockSequence
 from orders.models import Refund, RefundStatus
 from orders.selectors import order_get
-from orders.services.refunds.rules import book_refund, new_refund, refund_share
+from orders.services.refunds.rules import book_refund, lock_for_booking, new_refund, refund_share
 
 
 @transaction.atomic
@@ -18,12 +17,8 @@ def refund_wallet_order(*, order_id: UUID, actor, amount, reason: str, source: s
     left. A merchant wallet that cannot cover its share refuses with
     InsufficientFunds; a frozen one with WalletFrozen.
     """
-    order = order_get(order_id=order_id)
-    locks = LockSequence()
-    locks.lock_wallets(user_ids=[order.buyer_id, order.merchant_id])
-    locks.lock_product(product_id=order.product_id)
-    locks.lock_delivery(order_id=order.id)
-    order = locks.lock_order(order_id=order.id)
+    locks = lock_for_booking(order=order_get(order_id=order_id), buyer_pays=True)
+    order = locks.order
     share = refund_share(order=order, amount=amount)
     refund = new_refund(
         order=order,
