@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -38,11 +39,20 @@ from urllib.parse import urlsplit, urlunsplit
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 PYTHON = sys.executable
+sys.path.insert(0, str(ROOT))
+
+from core.tests.localstripe import (  # noqa: E402 (the project's root is on the path only from here)
+    STRIPE_TEST_SECRET_KEY,
+    STRIPE_TEST_WEBHOOK_SECRET,
+    localstripe_running,
+)
 
 # The figures `make bench` must reach.
 HOT_RATIO_TARGET = 0.50
 SPREAD_RATIO_TARGET = 0.40
 READ_RATIO_TARGET = 0.90
+# A card order's creation, Stripe's own time taken out, against a wallet purchase: at most this many times.
+CARD_RATIO_TARGET = 2.0
 TAIL_RATIO_TARGET = 5.0
 HISTORY_P99_TARGET_MS = 20.0
 RECONCILE_TARGET_S = 30.0
@@ -160,6 +170,7 @@ class Bench:
         self.pgbench = ensure_tool("pgbench", "postgresql-client")
         self.psql = ensure_tool("psql", "postgresql-client")
         self.server: subprocess.Popen | None = None
+        self.services = ExitStack()
         self.results: dict = {}
         database_url = urlsplit(args.database_url)
         self.database = database_url.path.lstrip("/")
@@ -221,6 +232,16 @@ class Bench:
 
     # server ---------------------------------------------------------------------------------------
 
+    def start_stripe(self) -> None:
+        """Run localstripe on loopback and point the app at it (the card orders' PaymentIntents)."""
+        stripe = self.services.enter_context(localstripe_running(self.work / "localstripe.log"))
+        self.env.update(
+            STRIPE_API_BASE=stripe.url,
+            STRIPE_SECRET_KEY=STRIPE_TEST_SECRET_KEY,
+            STRIPE_WEBHOOK_SECRET=STRIPE_TEST_WEBHOOK_SECRET,
+        )
+        log(f"localstripe at {stripe.url}")
+
     def start_server(self) -> None:
         command = [
             str(Path(PYTHON).parent / "gunicorn"),
@@ -259,9 +280,18 @@ class Bench:
                 self.server.wait()
 
     def get(self, path: str, *, token: str | None = None, connection=None) -> tuple[int, dict, bytes]:
+        return self.send("GET", path, token=token, connection=connection)
+
+    def send(
+        self, method: str, path: str, *, body: dict | None = None, token: str | None = None, connection=None
+    ) -> tuple[int, dict, bytes]:
         conn = connection or http.client.HTTPConnection("127.0.0.1", self.args.port, timeout=10)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        conn.request("GET", path, headers=headers)
+        payload = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            payload = json.dumps(body)
+        conn.request(method, path, body=payload, headers=headers)
         response = conn.getresponse()
         body = response.read()
         if connection is None:
@@ -399,6 +429,46 @@ class Bench:
                 ok_status="201",
             )
 
+    def card(self) -> None:
+        """A card order's creation against a wallet purchase: sequential, interleaved, from Server-Timing.
+
+        Both are timed inside Django (`app`); the card order's `gateway` part, its
+        PaymentIntent's HTTP round trip to localstripe, is Stripe's own time and is
+        taken out. One connection, one request at a time, alternating the two, so
+        both see the same machine.
+        """
+        tokens = (self.work / "spread_tokens.txt").read_text().split()
+        products = (self.work / "spread_products.txt").read_text().split()
+        connection = http.client.HTTPConnection("127.0.0.1", self.args.port, timeout=30)
+        wallet, card, stripe = [], [], []
+        for attempt in range(self.args.card_requests + 20):
+            for method in ("WALLET", "GATEWAY"):
+                # A different buyer and product each time: no hot row, as in the spread purchase.
+                k = 2 * attempt + (method == "GATEWAY")
+                status, headers, body = self.send(
+                    "POST",
+                    "/api/v1/orders",
+                    body={"productId": products[k % len(products)], "paymentMethod": method},
+                    token=tokens[k % len(tokens)],
+                    connection=connection,
+                )
+                if status != 201:
+                    raise RuntimeError(f"{method} order answered {status}: {body[:300]!r}")
+                app_ms, gateway_ms = (float(value) for value in re.findall(r"dur=([\d.]+)", headers["Server-Timing"]))
+                # The first requests warm the worker's connections and caches; they are not counted.
+                if attempt >= 20:
+                    if method == "WALLET":
+                        wallet.append(app_ms)
+                    else:
+                        card.append(app_ms - gateway_ms)
+                        stripe.append(gateway_ms)
+        connection.close()
+        self.results["card"] = (wallet, card, stripe)
+        log(
+            f"card order creation: p50 {statistics.median(card):.2f} ms without Stripe's "
+            f"{statistics.median(stripe):.2f} ms; wallet purchase p50 {statistics.median(wallet):.2f} ms"
+        )
+
     def reads(self) -> None:
         products = (self.work / "spread_products.txt").read_text().split()
         detail_paths = self.work / "detail_paths.txt"
@@ -490,11 +560,12 @@ class Bench:
             """
             SELECT count(*) FROM catalog_product p
             WHERE p.available_units + coalesce((SELECT sum(o.quantity) FROM orders_order o
-                                                WHERE o.product_id = p.id AND o.status = 'COMPLETED'), 0)
+                                                WHERE o.product_id = p.id
+                                                  AND o.status IN ('COMPLETED', 'PENDING')), 0)
                   <> p.units_supplied
             """
         )[0]
-        checks["no oversell (stock + units sold = units supplied, every product)"] = oversold == "0"
+        checks["no oversell (stock + units sold or reserved = units supplied, every product)"] = oversold == "0"
         (sold,) = self.query("SELECT count(*) FROM orders_order WHERE status = 'COMPLETED'")[0]
         (negative,) = self.query(
             "SELECT (SELECT count(*) FROM wallets_wallet WHERE balance < 0) + "
@@ -586,6 +657,20 @@ class Bench:
                     f"{app.per_second / base.per_second:.2f}",
                     "",
                     "",
+                )
+            )
+        if "card" in r:
+            wallet, card, stripe = r["card"]
+            ratio = statistics.median(card) / statistics.median(wallet)
+            rows.append(
+                (
+                    "card order creation, Stripe's time out (sequential)",
+                    f"server p50 {statistics.median(card):.2f} p99 {percentile(card, 0.99):.2f} ms "
+                    f"(+ Stripe p50 {statistics.median(stripe):.2f} ms)",
+                    f"wallet purchase p50 {statistics.median(wallet):.2f} p99 {percentile(wallet, 0.99):.2f} ms",
+                    f"{ratio:.2f}",
+                    f"<= {CARD_RATIO_TARGET:.1f}",
+                    verdict(ratio <= CARD_RATIO_TARGET),
                 )
             )
         if "hot_idempotent" in r:
@@ -701,20 +786,25 @@ def main() -> None:
     parser.add_argument("--worker-threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument("--history", type=int, default=1_000_000, help="entries on the history wallet")
     parser.add_argument("--history-requests", type=int, default=300)
+    parser.add_argument("--card-requests", type=int, default=200, help="card orders (and wallet purchases) timed")
     parser.add_argument("--idempotency", action="store_true", help="also run the hot purchase with Idempotency-Key")
-    parser.add_argument("--only", choices=["purchases", "reads", "history"], action="append")
+    parser.add_argument("--only", choices=["purchases", "card", "reads", "history"], action="append")
     parser.add_argument("--profile", metavar="DIR", help="also record py-spy profiles of the workers into DIR")
     parser.add_argument("--skip-reconcile-bench", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
     args = parser.parse_args()
 
     bench = Bench(args)
-    only = set(args.only or ["purchases", "reads", "history"])
+    only = set(args.only or ["purchases", "card", "reads", "history"])
     try:
         bench.prepare()
+        if "card" in only:
+            bench.start_stripe()
         bench.start_server()
         if "purchases" in only:
             bench.purchases()
+        if "card" in only:
+            bench.card()
         if "reads" in only:
             bench.reads()
         if "history" in only:
@@ -728,6 +818,7 @@ def main() -> None:
         print(bench.report())
     finally:
         bench.stop_server()
+        bench.services.close()
         bench.drop()
         shutil.rmtree(bench.work, ignore_errors=True)
 

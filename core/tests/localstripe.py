@@ -128,10 +128,9 @@ class LocalStripe:
             response.read()
 
 
-@pytest.fixture(scope="session")
-def localstripe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
-    """Run localstripe on a free loopback port for the whole session."""
-    log_path = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
+@contextmanager
+def localstripe_running(log_path: Path) -> Iterator[LocalStripe]:
+    """Run localstripe on a free loopback port for the block, its output in `log_path` (also used by bench/run.py)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
@@ -155,6 +154,13 @@ def localstripe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def localstripe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
+    """Run localstripe on a free loopback port for the whole session."""
+    with localstripe_running(tmp_path_factory.mktemp("localstripe") / "localstripe.log") as server:
+        yield server
 
 
 def _wait_until_answering(server: LocalStripe, process: subprocess.Popen) -> None:

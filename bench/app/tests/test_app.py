@@ -62,4 +62,24 @@ def test_the_floor_answers_a_constant_body_with_the_time_spent_inside_django(cli
 
     assert response.status_code == 200
     assert response.json() == {"ok": True}
-    assert re.fullmatch(r"app;dur=\d+\.\d{3}", response["Server-Timing"])
+    assert re.fullmatch(r"app;dur=\d+\.\d{3}, gateway;dur=0\.000", response["Server-Timing"])
+
+
+@pytest.mark.django_db
+def test_a_card_order_reports_the_time_stripe_took_inside_the_time_django_took(settings, stripe_settings, auth_client):
+    from catalog.tests.factories import ProductFactory
+    from orders.tests.helpers import funded_buyer
+
+    settings.MIDDLEWARE = ["bench.app.middleware.ServerTimingMiddleware", *settings.MIDDLEWARE]
+    product = ProductFactory(available_units=5)
+
+    response = auth_client(funded_buyer("0")).post(
+        "/api/v1/orders", {"productId": str(product.id), "paymentMethod": "GATEWAY"}, format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    timing = re.fullmatch(r"app;dur=(\d+\.\d{3}), gateway;dur=(\d+\.\d{3})", response["Server-Timing"])
+    assert timing, response["Server-Timing"]
+    app_ms, gateway_ms = float(timing.group(1)), float(timing.group(2))
+    # The PaymentIntent was created over HTTP (localstripe on loopback): some time, within the request's.
+    assert 0 < gateway_ms < app_ms
