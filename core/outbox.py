@@ -22,7 +22,8 @@ imports none of them and every process (web, worker, beat) has the same table::
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import orjson
@@ -100,6 +101,28 @@ def outbox_emit(*, event_type: str, payload: dict) -> OutboxEvent:
     )
     transaction.on_commit(outbox_wake, robust=True)
     return event
+
+
+@dataclass(frozen=True)
+class OutboxRowColumns:
+    """What a row written by the caller's own SQL holds besides its type and payload (see `outbox_emit_in_sql`)."""
+
+    request_id: str
+    next_attempt_at: datetime
+
+
+def outbox_emit_in_sql(*, event_type: str) -> OutboxRowColumns:
+    """Prepare an event whose row the caller's SQL writes itself, in its transaction; return the row's columns.
+
+    For a statement that writes its change and its event together (the wallet
+    purchase function, orders/migrations): the event is published once that
+    commits, as `outbox_emit`'s are. If the SQL ends up writing no row (a
+    refusal), the caller raises and the rollback takes the wake-up with it.
+    """
+    atomic_required("outbox_emit_in_sql() must run inside the transaction of the change it reports.")
+    EventType(event_type)
+    transaction.on_commit(outbox_wake, robust=True)
+    return OutboxRowColumns(request_id=request_id_var.get() or "", next_attempt_at=timezone.now() + SWEEP_GRACE)
 
 
 def outbox_wake() -> None:

@@ -8,6 +8,9 @@ from core.money import MoneyAmountField
 from core.serializers import CachedFieldsModelSerializer
 from orders.models import Order, OrderStatus, PaymentMethod, Refund, RefundStatus
 
+# A timestamp as the API renders it (OrderSerializer's created_at), for SQL that writes an API object itself.
+API_DATETIME = serializers.DateTimeField()
+
 
 class OrderCreateSerializer(serializers.Serializer):
     product_id = serializers.UUIDField()
