@@ -33,7 +33,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+
+from core.cache import cache_write_on_commit
 
 LIST_VERSION_KEY = "catalog:list:version"
 
@@ -102,16 +103,13 @@ def product_list_page_cached(*, params: Mapping[str, Any], build: Callable[[], A
     return _versioned_get_or_build(version_key=LIST_VERSION_KEY, data_key=f"catalog:list:{digest}", build=build)
 
 
-def product_cache_invalidate(*, product_id: uuid.UUID) -> None:
-    """Retire the cached detail of one product and every cached list page, now.
-
-    Call it only after the change is committed (see `product_cache_invalidate_on_commit`).
-    """
-    # One pipelined round trip. If Redis is down the write is dropped (django-redis logs
-    # it) and entries under the old stamps stay readable until their TTL runs out.
-    cache.set_many({product_version_key(product_id): _new_stamp(), LIST_VERSION_KEY: _new_stamp()}, timeout=None)
-
-
 def product_cache_invalidate_on_commit(*, product_id: uuid.UUID) -> None:
-    """Invalidate a product's cache entries once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: product_cache_invalidate(product_id=product_id))
+    """Retire the cached detail of one product and every cached list page once the current transaction commits.
+
+    At once outside a transaction. Both stamps go in the commit's one pipelined round
+    trip (core.cache.cache_write_on_commit); new random stamps are harmless to write
+    needlessly. If Redis is down the writes are dropped (logged) and entries under the
+    old stamps stay readable until their TTL runs out.
+    """
+    for key in (product_version_key(product_id), LIST_VERSION_KEY):
+        cache_write_on_commit(key=key, value=_new_stamp())

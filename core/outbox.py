@@ -31,6 +31,7 @@ from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone
 
+from core.cache import cache_write_on_commit
 from core.logging import request_id_var
 from core.models import OutboxEvent
 from core.queue import task_enqueue_by_name, task_enqueue_on_commit
@@ -99,7 +100,7 @@ def outbox_emit(*, event_type: str, payload: dict) -> OutboxEvent:
         request_id=request_id_var.get() or "",
         next_attempt_at=timezone.now() + SWEEP_GRACE,
     )
-    transaction.on_commit(outbox_wake, robust=True)
+    outbox_wake()
     return event
 
 
@@ -117,22 +118,34 @@ def outbox_emit_in_sql(*, event_type: str) -> OutboxRowColumns:
     For a statement that writes its change and its event together (the wallet
     purchase function, orders/migrations): the event is published once that
     commits, as `outbox_emit`'s are. If the SQL ends up writing no row (a
-    refusal), the caller raises and the rollback takes the wake-up with it.
+    refusal), the caller raises: the rollback takes the wake-up with it (at worst one empty drain).
     """
     atomic_required("outbox_emit_in_sql() must run inside the transaction of the change it reports.")
     EventType(event_type)
-    transaction.on_commit(outbox_wake, robust=True)
+    outbox_wake()
     return OutboxRowColumns(request_id=request_id_var.get() or "", next_attempt_at=timezone.now() + SWEEP_GRACE)
 
 
 def outbox_wake() -> None:
-    """Have the events committed so far published: queue a drain, unless one is queued and has not started.
+    """Once the current transaction commits (at once outside one), queue a drain unless one is queued, not started.
 
-    Runs after the commit, so the drain, which clears the key before it reads,
-    either sees this commit's events or was not pending and is queued here.
+    After the commit, so the drain, which clears the key before it reads, either
+    sees this commit's events or was not pending and is queued here. The key goes
+    in the commit's one round trip to the cache (core.cache); a needless wake-up
+    costs only a drain that finds nothing.
     """
+    cache_write_on_commit(
+        key=DRAIN_PENDING_KEY,
+        value=True,
+        timeout=DRAIN_PENDING_SECONDS,
+        only_if_absent=True,
+        then=_drain_queue_unless_pending,
+    )
+
+
+def _drain_queue_unless_pending(added: bool | None) -> None:
     # None: the cache could not answer, so nobody knows whether a drain is pending: queue one.
-    if cache.add(DRAIN_PENDING_KEY, True, timeout=DRAIN_PENDING_SECONDS) is False:
+    if added is False:
         return
     if not task_enqueue_by_name(DRAIN_TASK):
         # Not queued: the next commit must try again rather than wait for the key to expire.
