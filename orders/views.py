@@ -20,7 +20,7 @@ from orders.serializers import (
     OrderListQuerySerializer,
     OrderSerializer,
     RefundRequestSerializer,
-    new_order_without_refunds,
+    new_order_data,
 )
 from orders.services.webhooks import webhook_receive
 
@@ -98,7 +98,7 @@ class OrderViewSet(
             quantity=data["quantity"],
             method=data["payment_method"],
         )
-        return Response(self.get_serializer(new_order_without_refunds(order)).data, status=status.HTTP_201_CREATED)
+        return Response(new_order_data(order, context=self.get_serializer_context()), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="orders_refund",

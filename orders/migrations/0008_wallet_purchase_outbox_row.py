@@ -1,11 +1,13 @@
-"""The wallet purchase function writes the order.completed outbox row too, and finds a CODES product's codes once.
+"""The wallet purchase function renders the new order and writes its order.completed outbox row; codes found once.
 
 Replaces the function of 0007 (whose text stays as it was): the outbox row was a
 second statement, an ORM INSERT after the call, with its payload rendered by the
-serializer in Python (a round trip and about a fifth of the purchase's CPU,
-bench/RESULTS.md); the codes were scanned twice, to count them and to take them.
-Three parameters more: the timestamp as the API renders it, and the outbox row's
-request id and due time (core.outbox.outbox_emit_in_sql).
+serializer in Python, and the answer was rendered by the serializer again (a
+round trip and about a third of the purchase's CPU, bench/RESULTS.md); the codes
+were scanned twice, to count them and to take them. Three parameters more: the
+timestamp as the API renders it, and the outbox row's request id and due time
+(core.outbox.outbox_emit_in_sql); one result more, `api_order`, the API's object
+of the new order (the answer, and the event's payload).
 """
 
 from importlib import import_module
@@ -36,7 +38,8 @@ CREATE OR REPLACE FUNCTION orders_wallet_purchase(
     OUT product_name text,
     OUT unit_price numeric,
     OUT total_amount numeric,
-    OUT fee_amount numeric
+    OUT fee_amount numeric,
+    OUT api_order json
 ) LANGUAGE plpgsql AS $$
 -- Inside the statements, a name that is both a column and an OUT parameter (balance …) is the column.
 #variable_conflict use_column
@@ -194,21 +197,21 @@ BEGIN
     INSERT INTO orders_orderstatuschange (order_id, from_status, to_status, source, actor_id, reason, created_at)
     VALUES (order_id, '', 'COMPLETED', p_source, p_buyer, p_reason, p_now);
 
-    -- The order.completed event (core.outbox): its payload is the API's order object, as
-    -- orders.serializers.OrderSerializer renders a new wallet order (no payment, no refunds; money as
-    -- strings with two decimals, which numeric(·, 2) prints; createdAt rendered by the caller).
-    -- orders/tests/test_events.py compares it with the API's answer to the same purchase.
+    -- The API's order object, as orders.serializers.OrderSerializer renders a new wallet order, key for
+    -- key in its field order (no payment, no refunds; money as strings with two decimals, which
+    -- numeric(·, 2) prints; the timestamps rendered by the caller). It is the purchase's answer and its
+    -- order.completed event's payload; orders/tests compare it with OrderSerializer's rendering.
+    api_order := json_build_object(
+        'id', order_id, 'productId', p_product, 'productName', product.name, 'quantity', p_quantity,
+        'unitPrice', product.price::text, 'totalAmount', total_amount::text, 'currency', p_currency,
+        'status', 'COMPLETED', 'paymentMethod', 'WALLET', 'buyerId', p_buyer, 'merchantId', merchant_id,
+        'createdAt', p_now_api, 'updatedAt', p_now_api, 'payment', NULL, 'refundedAmount', '0.00',
+        'refunds', '[]'::json
+    );
     INSERT INTO core_outboxevent (
         id, type, payload, request_id, created_at, published_at, attempts, next_attempt_at, last_error
     ) VALUES (
-        gen_random_uuid(), 'order.completed',
-        jsonb_build_object('order', jsonb_build_object(
-            'id', order_id, 'productId', p_product, 'productName', product.name, 'quantity', p_quantity,
-            'unitPrice', product.price::text, 'totalAmount', total_amount::text, 'currency', p_currency,
-            'status', 'COMPLETED', 'paymentMethod', 'WALLET', 'buyerId', p_buyer, 'merchantId', merchant_id,
-            'createdAt', p_now_api, 'updatedAt', p_now_api, 'payment', NULL, 'refundedAmount', '0.00',
-            'refunds', '[]'::jsonb
-        )),
+        gen_random_uuid(), 'order.completed', jsonb_build_object('order', api_order::jsonb),
         p_request_id, p_now, NULL, 0, p_event_due, ''
     );
 

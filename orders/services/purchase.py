@@ -218,6 +218,8 @@ def _wallet_purchase_statement(*, buyer, product_id: UUID, quantity: int) -> Ord
     # The row exists: saving this object again would be an UPDATE, as for one read from the database.
     order._state.adding = False
     order._state.db = transaction.get_connection().alias
+    # The API object the function rendered for the event: the answer too (orders.serializers.new_order_data).
+    order.rendered_by_sql = row["api_order"]
     # The event of product_take_units, in this transaction, after the function's order.completed (events of
     # one transaction have no order among them): two statements more when the sale took the last unit.
     if row["available"] == 0:

@@ -654,3 +654,20 @@ def test_the_largest_order_the_bounds_allow_fits_every_column(auth_client):
     assert response.json()["totalAmount"] == "100000000.00"
     assert (balance(buyer), balance(product.merchant)) == (Decimal("0.00"), Decimal("100000000.00"))
     assert_ledger_consistent()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("price", "quantity"), [("10.00", 1), ("12.35", 3), ("999999.99", 100)])
+def test_the_answer_to_a_purchase_is_the_order_as_get_renders_it_byte_for_byte(auth_client, price, quantity):
+    # On PostgreSQL the purchase function renders the answer itself (for its event too): it must be
+    # exactly what OrderSerializer renders for the same order, key order and money strings included.
+    buyer = funded_buyer("100000000.00")
+    product = ProductFactory(price=Decimal(price), available_units=100)
+    client = auth_client(buyer)
+
+    created = buy(client, product, quantity=quantity)
+
+    assert created.status_code == 201
+    fetched = client.get(f"{ORDERS}/{created.json()['id']}")
+    assert fetched.status_code == 200
+    assert created.content == fetched.content
