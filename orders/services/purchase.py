@@ -231,26 +231,14 @@ def _purchase_with_card(*, buyer, product_id: UUID, quantity: int) -> Order:
     # Checked before anything is reserved: without a gateway there is nothing to wait for.
     if not gateway.gateway_is_configured():
         raise gateway.GatewayUnavailable()
-    _refuse_own_product(buyer=buyer, merchant_id=_merchant_of(product_id=product_id))
-    with transaction.atomic():
-        locks = LockSequence()
-        product = locks.take_units(product_id=product_id, quantity=quantity)
-        # A product moved to this buyer since the check above: nothing is kept.
-        _refuse_own_product(buyer=buyer, merchant_id=product.merchant_id)
-        order_id = uuid4()
-        # Its codes are RESERVED until the payment succeeds (delivered) or fails or expires (released).
-        locks.open_delivery(order_id=order_id, buyer=buyer, product=product, quantity=quantity, paid=False)
-        order = _new_order(
-            buyer=buyer,
-            product=product,
-            quantity=quantity,
-            id=order_id,
-            status=OrderStatus.PENDING,
-            payment_method=PaymentMethod.GATEWAY,
-            payment_provider="stripe",
-            expires_at=timezone.now() + timedelta(minutes=settings.PAYMENT_RESERVATION_MINUTES),
-        )
-        order_record_created(order=order, source=StatusChangeSource.API, actor=buyer, reason="Awaiting card payment")
+    try:
+        with transaction.atomic():
+            order = _card_reservation(buyer=buyer, product_id=product_id, quantity=quantity)
+    except (ProductUnavailable, OutOfStock):
+        # The refusals' order puts the buyer's own product (400) before the product's state (409);
+        # read only when the reservation failed, so a card order's happy path sends no query for it.
+        _refuse_own_product(buyer=buyer, merchant_id=_merchant_of(product_id=product_id))
+        raise
 
     # The PaymentIntent is created after the reservation committed, so the
     # product row is not locked during the call. Its idempotency key is derived
@@ -269,8 +257,34 @@ def _purchase_with_card(*, buyer, product_id: UUID, quantity: int) -> Order:
         order_fail(order_id=order.id, reason=f"Payment gateway error: {exc.detail}", source=StatusChangeSource.API)
         raise
 
+    now = timezone.now()
     Order.objects.filter(id=order.id).update(
-        payment_intent_id=intent.id, payment_client_secret=intent.client_secret, updated_at=timezone.now()
+        payment_intent_id=intent.id, payment_client_secret=intent.client_secret, updated_at=now
     )
-    order.refresh_from_db()
+    # What the UPDATE wrote, on the object (nothing else of the order can have changed: no
+    # payment can reach an intent its buyer has not been given yet), instead of reading it back.
+    order.payment_intent_id, order.payment_client_secret, order.updated_at = intent.id, intent.client_secret, now
+    return order
+
+
+def _card_reservation(*, buyer, product_id: UUID, quantity: int) -> Order:
+    """Reserve the units (and a CODES product's codes) for a PENDING card order; in the caller's transaction."""
+    locks = LockSequence()
+    product = locks.take_units(product_id=product_id, quantity=quantity)
+    # The buyer's own product: refused, and the units just taken roll back with the transaction.
+    _refuse_own_product(buyer=buyer, merchant_id=product.merchant_id)
+    order_id = uuid4()
+    # Its codes are RESERVED until the payment succeeds (delivered) or fails or expires (released).
+    locks.open_delivery(order_id=order_id, buyer=buyer, product=product, quantity=quantity, paid=False)
+    order = _new_order(
+        buyer=buyer,
+        product=product,
+        quantity=quantity,
+        id=order_id,
+        status=OrderStatus.PENDING,
+        payment_method=PaymentMethod.GATEWAY,
+        payment_provider="stripe",
+        expires_at=timezone.now() + timedelta(minutes=settings.PAYMENT_RESERVATION_MINUTES),
+    )
+    order_record_created(order=order, source=StatusChangeSource.API, actor=buyer, reason="Awaiting card payment")
     return order

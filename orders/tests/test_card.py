@@ -14,9 +14,12 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from catalog.models import Product
 from catalog.tests.factories import ProductFactory
+from core.models import OutboxEvent
 from core.tests.localstripe import CARD_DECLINED, confirm_payment_intent, stripe_test_client
 from core.tests.threads import run_together
+from delivery.models import Delivery
 from orders.models import Order, OrderStatus, OrderStatusChange, WebhookEvent, WebhookOutcome
 from orders.services.webhooks import webhook_event_process
 from orders.tests.helpers import balance, entries_for_order, funded_buyer, platform_revenue
@@ -124,6 +127,24 @@ class TestCardOrderCreation:
         assert (intent.amount, intent.currency, intent.metadata["order_id"]) == (2500, "usd", body["id"])
         # No money moves until the payment succeeds.
         assert LedgerEntry.objects.filter(order_id=body["id"]).count() == 0
+
+    @pytest.mark.parametrize(
+        "state", [{}, {"available_units": 0}, {"is_active": False}], ids=["in stock", "sold out", "inactive"]
+    )
+    def test_own_product_is_400_before_its_state_and_reserves_nothing(self, stripe_settings, auth_client, state):
+        # One unit: a reservation that took it would also have written product.sold_out.
+        product = ProductFactory(price=Decimal("3.00"), available_units=1)
+        Product.objects.filter(id=product.id).update(**state)
+        product.refresh_from_db()
+
+        response = card_order(auth_client(product.merchant), product)
+
+        assert response.status_code == 400
+        assert response.json()["code"] == "cannot_buy_own_product"
+        refreshed = Product.objects.get(id=product.id)
+        assert refreshed.available_units == product.available_units
+        assert not Order.objects.exists() and not Delivery.objects.exists()
+        assert not OutboxEvent.objects.exists()
 
     def test_only_the_buyer_sees_the_client_secret(self, stripe_settings, auth_client):
         buyer = funded_buyer("0")
