@@ -116,6 +116,8 @@ class Load:
     errors: int = 0
     # Milliseconds of CPU the gunicorn workers spent per request (0 for pgbench).
     worker_cpu_ms: float = 0.0
+    # The runs this figure combines (see `combined`); just itself for one run.
+    rounds: list = field(default_factory=list)
 
     def tail_ratio(self) -> float:
         return self.p99_ms / self.p50_ms if self.p50_ms else float("inf")
@@ -160,6 +162,31 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def combined(label: str, rounds: list[Load]) -> Load:
+    """One load's rounds as one figure: mean rate, median p50, worst p99, every answer and error counted."""
+    statuses: dict = {}
+    for load in rounds:
+        for status, count in load.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+    total = sum(load.total for load in rounds)
+    return Load(
+        label=label,
+        per_second=statistics.mean(load.per_second for load in rounds),
+        p50_ms=statistics.median(load.p50_ms for load in rounds),
+        p99_ms=max(load.p99_ms for load in rounds),
+        total=total,
+        statuses=statuses,
+        errors=sum(load.errors for load in rounds),
+        worker_cpu_ms=sum(load.worker_cpu_ms * load.total for load in rounds) / total if total else 0.0,
+        rounds=rounds,
+    )
+
+
+def ratio_of_rounds(app: Load, baseline: Load) -> float:
+    """The median over rounds of app / baseline, each pair measured one after the other."""
+    return statistics.median(a.per_second / b.per_second for a, b in zip(app.rounds, baseline.rounds, strict=True))
+
+
 # --- the bench ------------------------------------------------------------------------------------
 
 
@@ -172,6 +199,8 @@ class Bench:
         self.psql = ensure_tool("psql", "postgresql-client")
         self.server: subprocess.Popen | None = None
         self.services = ExitStack()
+        # Each load runs in rounds, alternating with its baseline, so both see the same drift.
+        self.round_seconds = max(3, args.duration // args.rounds)
         self.results: dict = {}
         database_url = urlsplit(args.database_url)
         self.database = database_url.path.lstrip("/")
@@ -309,7 +338,7 @@ class Bench:
             "-c",
             str(self.args.connections),
             "-d",
-            f"{self.args.duration}s",
+            f"{self.round_seconds}s",
             "--timeout",
             "10s",
             "-s",
@@ -341,8 +370,8 @@ class Bench:
         return total / ticks
 
     def pgbench_run(self, label: str, *, buyers: tuple[int, int], products: tuple[int, int]) -> Load:
-        logs = self.work / f"pgbench-{label.replace(' ', '-')}"
-        logs.mkdir()
+        # A folder per run (a load runs once per round): its latencies only.
+        logs = Path(tempfile.mkdtemp(prefix=f"pgbench-{label.replace(' ', '-')}-", dir=self.work))
         command = [
             self.pgbench,
             *self.pg,
@@ -354,7 +383,7 @@ class Bench:
             "-j",
             str(self.args.wrk_threads),
             "-T",
-            str(self.args.duration),
+            str(self.round_seconds),
             "-f",
             str(BENCH_DIR / "sql" / "purchase.sql"),
             "-D",
@@ -421,44 +450,48 @@ class Bench:
             thread.join()
         log(f"warmed: {len(tokens):,} buyers' tokens used once in {time.monotonic() - started:.1f} s")
 
+    def alternate(self, loads: dict) -> None:
+        """Run each of `loads` (key -> function returning a Load) once per round, in turn; keep them combined."""
+        rounds: dict = {key: [] for key in loads}
+        for _ in range(self.args.rounds):
+            for key, load in loads.items():
+                rounds[key].append(load())
+        for key, runs in rounds.items():
+            self.results[key] = combined(runs[0].label, runs)
+
     def purchases(self) -> None:
         hot_buyers, spread_buyers = self.seed["hot_buyers"], self.seed["spread_buyers"]
         hot = (1, hot_buyers)
         spread = (hot_buyers + 1, hot_buyers + spread_buyers)
-        self.results["hot_baseline"] = self.pgbench_run("pgbench hot", buyers=hot, products=(0, 0))
-        self.results["hot"] = self.wrk_run(
-            "app hot purchase",
-            "purchase.lua",
-            str(self.work / "hot_tokens.txt"),
-            str(self.work / "hot_products.txt"),
-            ok_status="201",
+
+        def app(label: str, tokens: str, products: str, *extra: str):
+            return lambda: self.wrk_run(
+                label, "purchase.lua", str(self.work / tokens), str(self.work / products), *extra, ok_status="201"
+            )
+
+        self.alternate(
+            {
+                "hot_baseline": lambda: self.pgbench_run("pgbench hot", buyers=hot, products=(0, 0)),
+                "hot": app("app hot purchase", "hot_tokens.txt", "hot_products.txt"),
+                # The same hot load on a CODES product: what taking a code costs a purchase.
+                "hot_codes": app("app hot purchase, CODES product", "hot_tokens.txt", "codes_products.txt"),
+            }
         )
-        # The same hot load on a CODES product: what taking a code costs a purchase.
-        self.results["hot_codes"] = self.wrk_run(
-            "app hot purchase, CODES product",
-            "purchase.lua",
-            str(self.work / "hot_tokens.txt"),
-            str(self.work / "codes_products.txt"),
-            ok_status="201",
-        )
-        self.results["spread_baseline"] = self.pgbench_run(
-            "pgbench spread", buyers=spread, products=(1, self.seed["spread_products"])
-        )
-        self.results["spread"] = self.wrk_run(
-            "app spread purchase",
-            "purchase.lua",
-            str(self.work / "spread_tokens.txt"),
-            str(self.work / "spread_products.txt"),
-            ok_status="201",
+        self.alternate(
+            {
+                "spread_baseline": lambda: self.pgbench_run(
+                    "pgbench spread", buyers=spread, products=(1, self.seed["spread_products"])
+                ),
+                "spread": app("app spread purchase", "spread_tokens.txt", "spread_products.txt"),
+            }
         )
         if self.args.idempotency:
-            self.results["hot_idempotent"] = self.wrk_run(
-                "app hot purchase, Idempotency-Key",
-                "purchase.lua",
-                str(self.work / "hot_tokens.txt"),
-                str(self.work / "hot_products.txt"),
-                "idempotency",
-                ok_status="201",
+            self.alternate(
+                {
+                    "hot_idempotent": app(
+                        "app hot purchase, Idempotency-Key", "hot_tokens.txt", "hot_products.txt", "idempotency"
+                    )
+                }
             )
 
     def card(self) -> None:
@@ -517,9 +550,13 @@ class Bench:
                 if status != 200:
                     raise RuntimeError(f"GET {path} answered {status}")
         connection.close()
-        self.results["floor"] = self.wrk_run("trivial endpoint", "get.lua", str(floor_paths))
-        self.results["detail"] = self.wrk_run("GET /products/{id}", "get.lua", str(detail_paths))
-        self.results["list"] = self.wrk_run("GET /products", "get.lua", str(list_paths))
+        self.alternate(
+            {
+                "floor": lambda: self.wrk_run("trivial endpoint", "get.lua", str(floor_paths)),
+                "detail": lambda: self.wrk_run("GET /products/{id}", "get.lua", str(detail_paths)),
+                "list": lambda: self.wrk_run("GET /products", "get.lua", str(list_paths)),
+            }
+        )
 
     def history(self) -> None:
         token = (self.work / "history_token.txt").read_text().strip()
@@ -570,7 +607,7 @@ class Bench:
                     "--subprocesses",
                     "--nonblocking",
                     "--duration",
-                    str(self.args.duration),
+                    str(self.round_seconds),
                     "--format",
                     "raw",
                     "--output",
@@ -654,7 +691,7 @@ class Bench:
             if key not in r:
                 continue
             app, base = r[key], r[f"{key}_baseline"]
-            ratio = app.per_second / base.per_second
+            ratio = ratio_of_rounds(app, base)
             rows.append(
                 (
                     f"{name} (16 conn.)",
@@ -686,7 +723,7 @@ class Bench:
                     "hot purchase of a CODES product (context)",
                     f"{app.per_second:.0f}/s p50 {app.p50_ms:.1f} p99 {app.p99_ms:.1f} ms, errors {app.errors}",
                     f"app hot purchase {base.per_second:.0f}/s p50 {base.p50_ms:.1f} ms",
-                    f"{app.per_second / base.per_second:.2f}",
+                    f"{ratio_of_rounds(app, base):.2f}",
                     "",
                     "",
                 )
@@ -720,7 +757,7 @@ class Bench:
         if "floor" in r:
             floor = r["floor"]
             for key, name in (("detail", "GET /products/{id} (cached)"), ("list", "GET /products (cached)")):
-                ratio = r[key].per_second / floor.per_second
+                ratio = ratio_of_rounds(r[key], floor)
                 rows.append(
                     (
                         name,
@@ -788,7 +825,8 @@ class Bench:
         out.append(
             f"server: gunicorn {self.args.workers} x {self.args.worker_class}"
             f"{'' if self.args.worker_class == 'sync' else f' ({self.args.worker_threads} threads)'}; "
-            f"load: wrk/pgbench {self.args.connections} connections, {self.args.duration} s per run; "
+            f"load: wrk/pgbench {self.args.connections} connections, {self.args.rounds} rounds of "
+            f"{self.round_seconds} s per load, alternating with its baseline (ratio: median over rounds); "
             f"{os.cpu_count()} CPUs"
         )
         if "checks" in r:
@@ -810,7 +848,8 @@ def main() -> None:
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8765")))
-    parser.add_argument("--duration", type=int, default=15, help="seconds per load run")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per load, split over --rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per load, alternating with its baseline")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")

@@ -64,11 +64,19 @@ def version_read(key: str) -> str | None:
     return cache.get(key)
 
 
-def _versioned_get_or_build(*, version_key: str, data_key: str, build: Callable[[], Any]) -> Any:
+def _versioned_lookup(*, version_key: str, data_key: str) -> tuple[str | None, Any]:
+    """Return (the current stamp, the entry's data if it carries that stamp, else None): one round trip."""
     found = cache.get_many([version_key, data_key])
     stamp, entry = found.get(version_key), found.get(data_key)
     if stamp is not None and entry is not None and entry[0] == stamp:
-        return entry[1]
+        return stamp, entry[1]
+    return stamp, None
+
+
+def _versioned_get_or_build(*, version_key: str, data_key: str, build: Callable[[], Any]) -> Any:
+    stamp, data = _versioned_lookup(version_key=version_key, data_key=data_key)
+    if data is not None:
+        return data
     if stamp is None:
         stamp = version_read(version_key)
         if stamp is None:
@@ -78,17 +86,22 @@ def _versioned_get_or_build(*, version_key: str, data_key: str, build: Callable[
     return data
 
 
+def _detail_keys(product_id: uuid.UUID | str) -> dict[str, str]:
+    product_id = uuid.UUID(str(product_id))
+    return {"version_key": product_version_key(product_id), "data_key": f"catalog:product:{product_id}:data"}
+
+
 def product_detail_cached(*, product_id: uuid.UUID, build: Callable[[], Any]) -> Any:
     """Return the public detail of a product from the cache, or `build()` it and cache it.
 
     `build` raises for a missing product; nothing is cached then.
     """
-    product_id = uuid.UUID(str(product_id))
-    return _versioned_get_or_build(
-        version_key=product_version_key(product_id),
-        data_key=f"catalog:product:{product_id}:data",
-        build=build,
-    )
+    return _versioned_get_or_build(**_detail_keys(product_id), build=build)
+
+
+def product_detail_cache_hit(*, product_id: uuid.UUID | str) -> Any | None:
+    """Return the cached public detail of a product if the cache holds a current one, else None."""
+    return _versioned_lookup(**_detail_keys(product_id))[1]
 
 
 def product_list_page_cached(*, params: Mapping[str, Any], build: Callable[[], Any]) -> Any:
@@ -98,9 +111,18 @@ def product_list_page_cached(*, params: Mapping[str, Any], build: Callable[[], A
     ordering, page number and size, and the links built from them);
     `build` raises for invalid params or a page out of range, and nothing is cached then.
     """
+    return _versioned_get_or_build(**_list_keys(params), build=build)
+
+
+def product_list_page_cache_hit(*, params: Mapping[str, Any]) -> Any | None:
+    """Return the cached public list page for `params` if the cache holds a current one, else None."""
+    return _versioned_lookup(**_list_keys(params))[1]
+
+
+def _list_keys(params: Mapping[str, Any]) -> dict[str, str]:
     canonical = json.dumps(params, sort_keys=True, default=str)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
-    return _versioned_get_or_build(version_key=LIST_VERSION_KEY, data_key=f"catalog:list:{digest}", build=build)
+    return {"version_key": LIST_VERSION_KEY, "data_key": f"catalog:list:{digest}"}
 
 
 def product_cache_invalidate_on_commit(*, product_id: uuid.UUID) -> None:

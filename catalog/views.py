@@ -1,3 +1,4 @@
+import functools
 import uuid
 
 from django.http import HttpResponse
@@ -10,7 +11,12 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from catalog import selectors, services
-from catalog.cache import product_detail_cached, product_list_page_cached
+from catalog.cache import (
+    product_detail_cache_hit,
+    product_detail_cached,
+    product_list_page_cache_hit,
+    product_list_page_cached,
+)
 from catalog.models import Product
 from catalog.permissions import IsMerchant
 from catalog.serializers import (
@@ -39,6 +45,11 @@ def _render(data) -> bytes:
     # Cached pages are stored rendered: a hit is answered with these bytes, without
     # serializing, camelizing or encoding the products again.
     return api_settings.DEFAULT_RENDERER_CLASSES[0]().render(data)
+
+
+def _list_cache_params(request) -> dict:
+    # The whole body, links included, is cached per absolute URL (scheme, host, the query as sent).
+    return {"url": request.build_absolute_uri()}
 
 
 def _validated_filters(request) -> dict:
@@ -78,7 +89,7 @@ class ProductViewSet(OptionsWithoutCredentials, viewsets.GenericViewSet):
             page = self.paginate_queryset(queryset)
             return _render(self.get_paginated_response(_serialize_many(page)).data)
 
-        body = product_list_page_cached(params={"url": request.build_absolute_uri()}, build=build)
+        body = product_list_page_cached(params=_list_cache_params(request), build=build)
         return HttpResponse(body, content_type="application/json")
 
     @extend_schema(
@@ -148,3 +159,53 @@ class ProductViewSet(OptionsWithoutCredentials, viewsets.GenericViewSet):
     def my_products(self, request):
         page = self.paginate_queryset(selectors.product_list_for_merchant(merchant=request.user))
         return self.get_paginated_response(_serialize_many(page))
+
+
+# What a request may ask for and still be answered by cached_public_reads: what DRF's content
+# negotiation answers with the JSON renderer too (the one renderer: anything else is DRF's 406).
+_JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+
+
+def cached_public_reads(view, *, hit):
+    """Wrap the router's view of a product route: a cached public GET is answered before DRF's dispatch.
+
+    `hit(request, **kwargs)` returns the cached body or None. A GET without
+    credentials that accepts JSON is all that DRF's request wrapping,
+    authentication, permission check (AllowAny) and content negotiation decide
+    nothing about; for it, a hit is answered here with the bytes, status and
+    headers the view itself gives (tests compare the two), at about the cost of
+    the cache's one round trip: a third of a hit's CPU was DRF's dispatch (bench/RESULTS.md).
+    Anything else, and every miss, goes to the view: a token (DRF authenticates
+    it, a bad one is 401), another Accept (406), `?format=` on the detail, the
+    other methods. The wrapper carries the view's attributes (functools.wraps),
+    so the router's URL names, CSRF exemption and the OpenAPI schema see the view.
+    """
+    # The Allow header DRF's view sends: its bound actions, HEAD with GET, and OPTIONS, in DRF's order.
+    bound = {*view.actions, "options", *(["head"] if "get" in view.actions else [])}
+    allowed = ", ".join(method.upper() for method in view.cls.http_method_names if method in bound)
+
+    @functools.wraps(view)
+    def answer(request, *args, **kwargs):
+        meta = request.META
+        if (
+            request.method == "GET"
+            and "HTTP_AUTHORIZATION" not in meta
+            and meta.get("HTTP_ACCEPT", "").strip() in _JSON_ACCEPTS
+        ):
+            body = hit(request, **kwargs)
+            if body is not None:
+                return HttpResponse(body, content_type="application/json", headers={"Allow": allowed})
+        return view(request, *args, **kwargs)
+
+    return answer
+
+
+def product_detail_hit(request, **kwargs) -> bytes | None:
+    # The detail ignores its query, except DRF's `?format=`, which it may refuse: that one goes to DRF.
+    if request.META.get("QUERY_STRING") and api_settings.URL_FORMAT_OVERRIDE in request.GET:
+        return None
+    return product_detail_cache_hit(product_id=kwargs[ProductViewSet.lookup_field])
+
+
+def product_list_hit(request, **kwargs) -> bytes | None:
+    return product_list_page_cache_hit(params=_list_cache_params(request))

@@ -25,6 +25,7 @@ from catalog.services import (
     product_update,
 )
 from catalog.tests.factories import ProductFactory
+from catalog.views import ProductViewSet
 
 pytestmark = pytest.mark.django_db
 
@@ -405,3 +406,62 @@ def test_reads_with_redis_down_hit_the_database_every_time(dead_redis, api_clien
     for _ in range(2):
         with django_assert_num_queries(1):
             assert api_client.get(detail(product.id)).status_code == 200
+
+
+# --- hits answered before DRF's dispatch (catalog.views.cached_public_reads) --
+
+
+def _comparable(response) -> tuple:
+    headers = {name: value for name, value in response.headers.items() if name != "X-Request-ID"}
+    return response.status_code, headers, response.content
+
+
+@pytest.mark.parametrize("path", ["detail", "list", "list with a query"])
+def test_a_hit_answers_what_the_view_answers_without_drfs_dispatch(api_client, product, monkeypatch, path):
+    url = {"detail": detail(product.id), "list": PRODUCTS, "list with a query": f"{PRODUCTS}?ordering=price"}[path]
+    built = api_client.get(url)  # a miss: DRF's view renders and caches it
+    assert built.status_code == 200
+
+    def dispatch_refused(*args, **kwargs):
+        raise AssertionError("a hit went through DRF's dispatch")
+
+    monkeypatch.setattr(ProductViewSet, "initial", dispatch_refused)
+    served = api_client.get(url, HTTP_ACCEPT="application/json")
+    assert _comparable(served) == _comparable(built)
+    assert _comparable(api_client.get(url, HTTP_ACCEPT="*/*")) == _comparable(built)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"HTTP_AUTHORIZATION": "Bearer not-a-token"}, 401),
+        ({"HTTP_ACCEPT": "text/html"}, 406),
+        ({"HTTP_ACCEPT": "application/xml"}, 406),
+    ],
+)
+def test_what_drf_would_decide_goes_to_drf_even_on_a_hit(api_client, product, headers, status):
+    warm(api_client, product)
+
+    response = api_client.get(detail(product.id), **headers)
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_the_detail_with_drfs_format_parameter_goes_to_drf(api_client, product):
+    warm(api_client, product)
+
+    assert api_client.get(f"{detail(product.id)}?format=json").status_code == 200
+    assert api_client.get(f"{detail(product.id)}?format=xml").status_code == 404
+    # Any other query is ignored by the detail, as by the view.
+    assert api_client.get(f"{detail(product.id)}?utm=x").content == api_client.get(detail(product.id)).content
+
+
+def test_other_methods_and_misses_reach_the_view(api_client, auth_client, product, django_capture_on_commit_callbacks):
+    warm(api_client, product)
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = auth_client(product.merchant).patch(detail(product.id), {"name": "Changed"}, format="json")
+    assert changed.status_code == 200
+    # The change retired the entry: the next read is a miss, rendered by the view, then a hit.
+    assert api_client.get(detail(product.id)).json()["name"] == "Changed"
+    assert api_client.get(detail(product.id)).json()["name"] == "Changed"
