@@ -451,10 +451,15 @@ class Bench:
         log(f"warmed: {len(tokens):,} buyers' tokens used once in {time.monotonic() - started:.1f} s")
 
     def alternate(self, loads: dict) -> None:
-        """Run each of `loads` (key -> function returning a Load) once per round, in turn; keep them combined."""
+        """Run each of `loads` (key -> function returning a Load) once per round, in turn; keep them combined.
+
+        Every other round runs them in the reverse order (A B C, C B A, …), so a machine
+        that speeds up or slows down during the rounds favours none of them.
+        """
         rounds: dict = {key: [] for key in loads}
-        for _ in range(self.args.rounds):
-            for key, load in loads.items():
+        for number in range(self.args.rounds):
+            order = list(loads.items())
+            for key, load in reversed(order) if number % 2 else order:
                 rounds[key].append(load())
         for key, runs in rounds.items():
             self.results[key] = combined(runs[0].label, runs)
@@ -849,7 +854,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8765")))
     parser.add_argument("--duration", type=int, default=15, help="seconds per load, split over --rounds")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per load, alternating with its baseline")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds per load, alternating with its baseline")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
