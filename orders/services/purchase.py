@@ -49,10 +49,18 @@ def _refuse_own_product(*, buyer, merchant_id: UUID) -> None:
         raise CannotBuyOwnProduct()
 
 
-def _new_order(*, buyer, product: Product, quantity: int, **fields) -> Order:
-    """Write an order priced from `product` as read under its row lock."""
+def _new_order(*, locks: LockSequence, buyer, product: Product, quantity: int, paid: bool, **fields) -> Order:
+    """Write an order priced from `product` as read under its row lock, after its delivery.
+
+    The delivery takes a CODES product's codes under the product lock `locks`
+    holds (delivery.locks.codes_take): DELIVERED when `paid`, else RESERVED
+    until the payment succeeds (delivered) or fails or expires (released).
+    """
+    order_id = uuid4()
+    locks.open_delivery(order_id=order_id, buyer=buyer, product=product, quantity=quantity, paid=paid)
     total = quantize(product.price * quantity)
     return Order.objects.create(
+        id=order_id,
         buyer=buyer,
         merchant_id=product.merchant_id,
         product=product,
@@ -116,14 +124,12 @@ def _wallet_purchase_attempt(*, buyer, product_id: UUID, quantity: int) -> Order
     product = locks.take_units(product_id=product_id, quantity=quantity)
     if product.merchant_id not in wallets:
         raise _MerchantChanged()
-    order_id = uuid4()
-    # Its codes are taken here, under the product lock that take_units holds (delivery.locks.codes_take).
-    locks.open_delivery(order_id=order_id, buyer=buyer, product=product, quantity=quantity, paid=True)
     order = _new_order(
+        locks=locks,
         buyer=buyer,
         product=product,
         quantity=quantity,
-        id=order_id,
+        paid=True,
         status=OrderStatus.COMPLETED,
         payment_method=PaymentMethod.WALLET,
     )
@@ -273,14 +279,12 @@ def _card_reservation(*, buyer, product_id: UUID, quantity: int) -> Order:
     product = locks.take_units(product_id=product_id, quantity=quantity)
     # The buyer's own product: refused, and the units just taken roll back with the transaction.
     _refuse_own_product(buyer=buyer, merchant_id=product.merchant_id)
-    order_id = uuid4()
-    # Its codes are RESERVED until the payment succeeds (delivered) or fails or expires (released).
-    locks.open_delivery(order_id=order_id, buyer=buyer, product=product, quantity=quantity, paid=False)
     order = _new_order(
+        locks=locks,
         buyer=buyer,
         product=product,
         quantity=quantity,
-        id=order_id,
+        paid=False,
         status=OrderStatus.PENDING,
         payment_method=PaymentMethod.GATEWAY,
         payment_provider="stripe",
