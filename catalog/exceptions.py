@@ -11,12 +11,26 @@ class ProductUnavailable(ApplicationError):
     title = "Product unavailable"
     default_detail = "This product is not available for sale."
 
+    @classmethod
+    def file_missing(cls) -> "ProductUnavailable":
+        """A FILE product whose file was never uploaded (the ORM path and the purchase function say it alike)."""
+        return cls("This product's file has not been uploaded yet.")
+
 
 class OutOfStock(ApplicationError):
     status_code = 409
     code = "out_of_stock"
     title = "Out of stock"
     default_detail = "Not enough units of this product are available."
+
+    # One wording per shortage, for every path that finds it (the ORM's and the purchase function's).
+    @classmethod
+    def of_units(cls, *, available: int, requested: int) -> "OutOfStock":
+        return cls(f"Only {available} units available, {requested} requested.")
+
+    @classmethod
+    def of_codes(cls, *, available: int, requested: int) -> "OutOfStock":
+        return cls(f"Only {available} codes available, {requested} requested.")
 
 
 class NotMerchant(PermissionDenied):

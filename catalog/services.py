@@ -165,7 +165,7 @@ def product_take_units(*, product_id: uuid.UUID | str, quantity: int) -> Product
     is_active, _deleted_at, available_units = state
     if not is_active:
         raise ProductUnavailable()
-    raise OutOfStock(f"Only {available_units} units available, {quantity} requested.")
+    raise OutOfStock.of_units(available=available_units, requested=quantity)
 
 
 def product_sold_out_emit(*, product: Product) -> None:

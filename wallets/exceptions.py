@@ -23,6 +23,11 @@ class InsufficientFunds(ApplicationError):
     title = "Insufficient funds"
     default_detail = "The wallet balance is too low for this movement."
 
+    @classmethod
+    def for_balance(cls, *, balance, amount) -> "InsufficientFunds":
+        """The wording of every path that finds a balance short (ledger_post, refunds, the purchase function)."""
+        return cls(f"Wallet balance {balance} is less than {amount}.")
+
 
 class WalletFrozen(ApplicationError):
     status_code = 409

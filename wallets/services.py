@@ -126,7 +126,7 @@ def ledger_post(
             balance_before, count = new_state.get(wallet.id, (wallet.balance, wallet.entry_count))
             balance_after = balance_before + leg.amount
             if balance_after < 0:
-                raise InsufficientFunds(f"Wallet balance {balance_before} is less than {-leg.amount}.")
+                raise InsufficientFunds.for_balance(balance=balance_before, amount=-leg.amount)
             entry.balance_before, entry.balance_after, entry.sequence = balance_before, balance_after, count + 1
             new_state[wallet.id] = (balance_after, count + 1)
         entries.append(entry)

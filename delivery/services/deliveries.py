@@ -29,7 +29,7 @@ def delivery_open(*, order_id: UUID, buyer: User, product: Product, quantity: in
     """
     atomic_required("delivery_open() must run inside the order's transaction.atomic() block.")
     if product.delivery_kind == DeliveryKind.FILE and not ProductFile.objects.filter(product_id=product.id).exists():
-        raise ProductUnavailable("This product's file has not been uploaded yet.")
+        raise ProductUnavailable.file_missing()
     now = timezone.now()
     delivery = Delivery.objects.create(
         order_id=order_id,
@@ -47,7 +47,7 @@ def delivery_open(*, order_id: UUID, buyer: User, product: Product, quantity: in
         )
         if taken != quantity:
             # Stock said there were enough: stock and pool disagree (reconcile reports it). Nothing is kept.
-            raise OutOfStock(f"Only {taken} codes available, {quantity} requested.")
+            raise OutOfStock.of_codes(available=taken, requested=quantity)
     return delivery
 
 

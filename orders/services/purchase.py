@@ -151,18 +151,16 @@ def _wallet_purchase_attempt(*, buyer, product_id: UUID, quantity: int) -> Order
     return order
 
 
-# The refusals of orders_wallet_purchase (orders/migrations/0007), as the ORM path raises them.
+# The refusals of orders_wallet_purchase (orders/migrations/0008), raised as the ORM path raises them.
 _REFUSALS = {
     "product_not_found": lambda row: ProductNotFound(),
     "cannot_buy_own_product": lambda row: CannotBuyOwnProduct(),
     "product_unavailable": lambda row: ProductUnavailable(),
-    "out_of_stock": lambda row: OutOfStock(f"Only {row['available']} units available, {row['quantity']} requested."),
+    "out_of_stock": lambda row: OutOfStock.of_units(available=row["available"], requested=row["quantity"]),
     "wallet_frozen": lambda row: WalletFrozen(),
-    "insufficient_funds": lambda row: InsufficientFunds(
-        f"Wallet balance {row['balance']} is less than {row['total_amount']}."
-    ),
-    "product_file_missing": lambda row: ProductUnavailable("This product's file has not been uploaded yet."),
-    "codes_short": lambda row: OutOfStock(f"Only {row['available']} codes available, {row['quantity']} requested."),
+    "insufficient_funds": lambda row: InsufficientFunds.for_balance(balance=row["balance"], amount=row["total_amount"]),
+    "product_file_missing": lambda row: ProductUnavailable.file_missing(),
+    "codes_short": lambda row: OutOfStock.of_codes(available=row["available"], requested=row["quantity"]),
     "merchant_changed": lambda row: _MerchantChanged(),
     "buyer_has_no_wallet": lambda row: Wallet.DoesNotExist("The buyer has no wallet."),
 }

@@ -67,9 +67,7 @@ def _record(*, order_id: UUID, actor, amount, reason: str, source: str, request_
             raise InvalidOrderState("This card order has no payment to refund.")
         if merchant_wallet.balance < share.amount - share.fee:
             # Checked before Stripe is asked: once Stripe has refunded, it can no longer be refused.
-            raise InsufficientFunds(
-                f"Wallet balance {merchant_wallet.balance} is less than {share.amount - share.fee}."
-            )
+            raise InsufficientFunds.for_balance(balance=merchant_wallet.balance, amount=share.amount - share.fee)
         refund = new_refund(
             order=order,
             share=share,
