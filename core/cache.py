@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.core.cache.backends.db import DatabaseCache
 from django.db import connections, router, transaction
 from django_redis.cache import RedisCache
@@ -109,9 +109,9 @@ def _send(writes: list[_Write]) -> list[bool | None]:
     if not isinstance(backend, RedisCache):
         # The embedded database cache: one write after the other (no round trip to save).
         return [
-            cache.add(write.key, write.value, timeout=write.timeout)
+            backend.add(write.key, write.value, timeout=write.timeout)
             if write.only_if_absent
-            else cache.set(write.key, write.value, timeout=write.timeout) or True
+            else backend.set(write.key, write.value, timeout=write.timeout) or True
             for write in writes
         ]
     client = backend.client

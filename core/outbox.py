@@ -93,20 +93,18 @@ def outbox_emit(*, event_type: str, payload: dict) -> OutboxEvent:
     Must run inside the `transaction.atomic()` of the change it reports: then a
     rollback takes the event with it.
     """
-    atomic_required("outbox_emit() must run inside the transaction of the change it reports.")
-    event = OutboxEvent.objects.create(
+    columns = _event_prepared(event_type=event_type, caller="outbox_emit()")
+    return OutboxEvent.objects.create(
         type=EventType(event_type),
         payload=payload,
-        request_id=request_id_var.get() or "",
-        next_attempt_at=timezone.now() + SWEEP_GRACE,
+        request_id=columns.request_id,
+        next_attempt_at=columns.next_attempt_at,
     )
-    outbox_wake()
-    return event
 
 
 @dataclass(frozen=True)
 class OutboxRowColumns:
-    """What a row written by the caller's own SQL holds besides its type and payload (see `outbox_emit_in_sql`)."""
+    """What an event's row holds besides its type and payload (see `outbox_emit_in_sql`)."""
 
     request_id: str
     next_attempt_at: datetime
@@ -120,7 +118,12 @@ def outbox_emit_in_sql(*, event_type: str) -> OutboxRowColumns:
     commits, as `outbox_emit`'s are. If the SQL ends up writing no row (a
     refusal), the caller raises: the rollback takes the wake-up with it (at worst one empty drain).
     """
-    atomic_required("outbox_emit_in_sql() must run inside the transaction of the change it reports.")
+    return _event_prepared(event_type=event_type, caller="outbox_emit_in_sql()")
+
+
+def _event_prepared(*, event_type: str, caller: str) -> OutboxRowColumns:
+    """Check an event about to be written (its transaction, its type), wake the drain on commit; return its columns."""
+    atomic_required(f"{caller} must run inside the transaction of the change it reports.")
     EventType(event_type)
     outbox_wake()
     return OutboxRowColumns(request_id=request_id_var.get() or "", next_attempt_at=timezone.now() + SWEEP_GRACE)
